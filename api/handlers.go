@@ -1,0 +1,117 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport"
+)
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	transport.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+func readyz(ready func(context.Context) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ready != nil {
+			if err := ready(r.Context()); err != nil {
+				transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable, err.Error())
+				return
+			}
+		}
+		transport.WriteJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+	}
+}
+
+// snapshot serves GET /v1/snapshot?topics=a,b:
+// {"cursor":C,"items":[updates]}.
+func snapshot(hub *transport.Hub) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		patterns, err := message.ParsePatterns(r.URL.Query().Get("topics"))
+		if err != nil {
+			transport.WriteErr(w, err)
+			return
+		}
+		if len(patterns) == 0 {
+			transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, `"topics" is required (">" for all)`)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		c, items, err := hub.Snapshot(ctx, patterns)
+		if err != nil {
+			transport.WriteErr(w, err)
+			return
+		}
+		n := 32
+		for _, f := range items {
+			n += len(f.JSON) + 1
+		}
+		b := make([]byte, 0, n)
+		b = append(b, `{"cursor":"`...)
+		b = c.AppendText(b)
+		b = append(b, `","items":[`...)
+		for i, f := range items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, f.JSON...)
+		}
+		transport.WriteJSON(w, http.StatusOK, append(b, "]}\n"...))
+	}
+}
+
+// topics serves GET /v1/topics?prefix=p: {"topics":["stocks.AAPL",..]}.
+func topics(hub *transport.Hub) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		prefix := r.URL.Query().Get("prefix")
+		if len(prefix) > message.MaxTopicLen {
+			transport.WriteError(w, http.StatusBadRequest, transport.CodeBadTopic, "prefix is longer than a topic can be")
+			return
+		}
+		b, _ := json.Marshal(struct {
+			Topics []string `json:"topics"`
+		}{hub.Topics(prefix)})
+		transport.WriteJSON(w, http.StatusOK, append(b, '\n'))
+	}
+}
+
+// publish serves POST /v1/publish: one update, an array, or NDJSON. The
+// body is validated whole before anything is published.
+func publish(pub Publisher) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		updates, err := feed.DecodeUpdates(r.Body, time.Now())
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				transport.WriteError(w, http.StatusRequestEntityTooLarge, "too_large",
+					fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit))
+			case errors.Is(err, message.ErrBadTopic):
+				transport.WriteError(w, http.StatusBadRequest, transport.CodeBadTopic, err.Error())
+			case errors.Is(err, message.ErrBadKind):
+				transport.WriteError(w, http.StatusBadRequest, "bad_kind", err.Error())
+			case errors.Is(err, feed.ErrTooBig), errors.Is(err, feed.ErrTooMany):
+				transport.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+			default:
+				transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, err.Error())
+			}
+			return
+		}
+		for i, u := range updates {
+			if err := pub.Publish(r.Context(), u); err != nil {
+				transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
+					fmt.Sprintf("published %d of %d updates, then: %v", i, len(updates), err))
+				return
+			}
+		}
+		transport.WriteJSON(w, http.StatusOK, []byte(`{"published":`+strconv.Itoa(len(updates))+"}\n"))
+	}
+}

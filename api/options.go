@@ -1,0 +1,43 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure the router. Zero fields take the defaults.
+type Options struct {
+	// PublishToken is the bearer token /v1/publish requires. Empty refuses
+	// every publish: the caller decides whether to generate one.
+	PublishToken string
+	// MaxBody bounds a request body, in bytes. Default 1 MiB.
+	MaxBody int64
+	// WebSocket serves /v1/ws.
+	WebSocket http.Handler
+	// Static serves everything not under /v1, /healthz, /readyz, /metrics:
+	// the demo page and the scripts.
+	Static http.Handler
+	// Ready reports whether the gateway can serve: NATS connected, latest
+	// values loaded. Nil means always ready.
+	Ready func(context.Context) error
+	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Logger receives request logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBody <= 0 {
+		o.MaxBody = 1 << 20
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.DefaultGatherer
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

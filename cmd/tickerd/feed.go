@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/gateway"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// streamFlags are the stream's settings, shared by serve and feed so that
+// both create the same stream.
+func streamFlags(fs *flag.FlagSet, o *stream.Options) {
+	fs.StringVar(&o.Name, "stream", "TICKERD", "JetStream stream name")
+	fs.StringVar(&o.SubjectPrefix, "subject-prefix", "tickerd", "NATS subject prefix put before every topic")
+	fs.DurationVar(&o.MaxAge, "max-age", 24*time.Hour, "retention: how long updates are kept (and cursors resume)")
+	fs.Int64Var(&o.MaxPerTopic, "max-per-topic", 10000, "retention: most updates kept per topic")
+	fs.IntVar(&o.Replicas, "replicas", 1, "JetStream replicas (3 on a cluster)")
+}
+
+// feedFlags are the simulators' settings, shared by serve and feed.
+func feedFlags(fs *flag.FlagSet, st *feed.StocksOptions, sp *feed.SportsOptions) *listFlag {
+	feeds := listFlag{"stocks", "sports"}
+	fs.Var(&feeds, "feeds", `simulators to run: stocks, sports, or "none"`)
+	fs.Float64Var(&st.TicksPerSecond, "stock-rate", 4, "quotes per second per stock symbol")
+	fs.IntVar(&sp.Games, "games", 6, "concurrent simulated games")
+	fs.DurationVar(&sp.GameLength, "game-length", 5*time.Minute, "real time one simulated game lasts")
+	return &feeds
+}
+
+func runFeed(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tickerd feed", flag.ContinueOnError)
+	url := fs.String("nats-url", nats.DefaultURL, "NATS to publish to")
+	var so stream.Options
+	var st feed.StocksOptions
+	var sp feed.SportsOptions
+	streamFlags(fs, &so)
+	feeds := feedFlags(fs, &st, &sp)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel, *logJSON)
+	if err != nil {
+		return err
+	}
+	st.Logger, sp.Logger = log, log
+	runners, err := gateway.Feeds(*feeds, st, sp)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	nc, err := nats.Connect(*url, nats.Name("tickerd-feed"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", *url, err)
+	}
+	defer nc.Drain()
+	s, err := stream.Open(ctx, nc, so, log)
+	if err != nil {
+		return err
+	}
+	log.Info("tickerd feed publishing", "nats", *url, "stream", so.Name, "feeds", []string(*feeds))
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Go(func() { _ = r.Run(ctx, s) })
+	}
+	wg.Wait()
+	return nil
+}

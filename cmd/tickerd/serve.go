@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/tickerd/tickerd/gateway"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tickerd serve", flag.ContinueOnError)
+	var cfg gateway.Config
+	addr := fs.String("addr", ":8080", "HTTP listen address")
+	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS to use; empty starts an embedded server with JetStream")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "embedded NATS JetStream directory; empty uses a temporary one")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS on host:port (e.g. 127.0.0.1:4222); empty: in-process only")
+	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and logs it")
+	fs.Int64Var(&cfg.MaxBody, "max-body", 1<<20, "largest request body, bytes")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for subscribers to go")
+	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", 256, "per-subscriber queue bound, in updates")
+	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", 65536, "recent updates kept in memory for resuming cursors")
+	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", 100, "most patterns one connection may subscribe to")
+	fs.DurationVar(&cfg.WebSocket.Heartbeat, "heartbeat", 25*time.Second, "heartbeat interval; a connection silent for two is closed")
+	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", 4096, "largest message a client may send, bytes")
+	origins := (*listFlag)(&cfg.WebSocket.OriginPatterns)
+	fs.Var(origins, "allowed-origins", "comma-separated browser origins allowed to subscribe (host patterns); empty allows any")
+	streamFlags(fs, &cfg.Stream)
+	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel, *logJSON)
+	if err != nil {
+		return err
+	}
+	cfg.Feeds = *feeds
+	cfg.Logger = log
+	if cfg.PublishToken == "" {
+		cfg.PublishToken = randomToken()
+		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
+	}
+
+	g, err := gateway.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		g.Close()
+		return err
+	}
+	log.Info("tickerd serving", "addr", ln.Addr().String(), "demo", "http://"+displayAddr(ln.Addr()), "feeds", cfg.Feeds)
+	fmt.Fprintf(stdout, "tickerd: serving on http://%s\n", displayAddr(ln.Addr()))
+	if err := g.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("tickerd stopped")
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", ta.Port)
+		}
+	}
+	return a.String()
+}
+
+func randomToken() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

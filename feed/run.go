@@ -1,0 +1,83 @@
+package feed
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tickerd/tickerd/message"
+)
+
+// errorLogEvery bounds how often a feed whose publishes keep failing logs:
+// a NATS outage must not turn a hundred quotes a second into a hundred log
+// lines a second.
+const errorLogEvery = 10 * time.Second
+
+// drive calls step every period with the wall-clock time and publishes what
+// it returns, until ctx is cancelled. It is the Run loop of every simulator.
+//
+// When a publish fails, the rest of that step's batch is dropped rather than
+// tried: one failure almost always means the stream is unreachable, and
+// trying the others would stall the loop for a publish timeout each. Nothing
+// important is lost: a quote is superseded by the symbol's next tick, and a
+// live scoreboard is republished every refresh. The time.Ticker drops ticks
+// while a publish blocks, and Step catches up from the real time in one go,
+// so a stall never turns into a burst.
+func drive(ctx context.Context, p Publisher, period time.Duration, step func(time.Time) []message.Update, log *slog.Logger, name string) error {
+	if p == nil {
+		return ErrNoPublisher
+	}
+	log = log.With("feed", name)
+	log.Info("feed: started")
+	defer log.Info("feed: stopped")
+
+	t := time.NewTicker(period)
+	defer t.Stop()
+	errs := publishErrors{log: log}
+	for {
+		for i, u := range step(time.Now()) {
+			err := p.Publish(ctx, u)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				errs.failed(err, u.Topic, len(u.Data), i)
+				break
+			}
+			errs.ok()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// publishErrors logs the first publish failure at once, then at most one
+// summary every errorLogEvery while failures continue, and one line when
+// publishing works again.
+type publishErrors struct {
+	log      *slog.Logger
+	failures int       // since publishing last worked
+	logged   time.Time // when a failure was last logged
+}
+
+func (e *publishErrors) failed(err error, topic string, size, index int) {
+	e.failures++
+	now := time.Now()
+	if e.failures > 1 && now.Sub(e.logged) < errorLogEvery {
+		return
+	}
+	e.logged = now
+	e.log.Error("feed: publish failed; dropping the rest of this step",
+		"err", err, "topic", topic, "bytes", size, "batch_index", index, "failures", e.failures)
+}
+
+func (e *publishErrors) ok() {
+	if e.failures == 0 {
+		return
+	}
+	e.log.Info("feed: publishing again", "failures", e.failures)
+	e.failures = 0
+}

@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestPublishRefusesBadInput(t *testing.T) {
+	cfg := Config{MaxBody: 4096}
+	_, srv := testGateway(t, cfg)
+	ok := `{"topic":"stocks.AAPL","kind":"state","data":{"p":1}}`
+	tests := []struct {
+		name, token, body string
+		status            int
+		code              string
+	}{
+		{"no token", "", ok, 401, "unauthorized"},
+		{"wrong token", "nope", ok, 401, "unauthorized"},
+		{"empty body", testToken, "", 400, "bad_request"},
+		{"not json", testToken, "hello", 400, "bad_request"},
+		{"broken json", testToken, `{"topic":"a"`, 400, "bad_request"},
+		{"bad topic", testToken, `{"topic":"a..b","kind":"state","data":1}`, 400, "bad_topic"},
+		{"wildcard topic", testToken, `{"topic":"stocks.*","kind":"state","data":1}`, 400, "bad_topic"},
+		{"no kind", testToken, `{"topic":"a","data":1}`, 400, "bad_kind"},
+		{"bad kind", testToken, `{"topic":"a","kind":"quote","data":1}`, 400, "bad_kind"},
+		{"no data", testToken, `{"topic":"a","kind":"state"}`, 400, "bad_request"},
+		{"null data", testToken, `{"topic":"a","kind":"state","data":null}`, 400, "bad_request"},
+		{"bad item in array", testToken, `[` + ok + `,{"topic":"","kind":"state","data":1}]`, 400, "bad_topic"},
+		{"bad line in ndjson", testToken, ok + "\n{nope}\n", 400, "bad_request"},
+		{"huge body", testToken, `{"topic":"a","kind":"state","data":"` + strings.Repeat("x", 5000) + `"}`, 413, "too_large"},
+		{"scalar body", testToken, `42`, 400, "bad_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := publish(t, srv.URL, tt.token, "application/json", tt.body)
+			if status != tt.status || !strings.Contains(body, `"code":"`+tt.code+`"`) {
+				t.Fatalf("got %d %s, want %d %s", status, body, tt.status, tt.code)
+			}
+		})
+	}
+	// Nothing of a refused body was published: only the good one that
+	// came with the bad array item is absent too.
+	var snap struct{ Items []msg }
+	getJSON(t, srv.URL+"/v1/snapshot?topics=>", &snap)
+	if len(snap.Items) != 0 {
+		t.Fatalf("refused bodies published %+v", snap.Items)
+	}
+	// And the service goes on.
+	if status, body := publish(t, srv.URL, testToken, "", ok); status != 200 || !strings.Contains(body, `"published":1`) {
+		t.Fatalf("good publish after bad ones: %d %s", status, body)
+	}
+}
+
+func TestPublishTooManyUpdates(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	var b strings.Builder
+	for i := range 1001 {
+		fmt.Fprintf(&b, `{"topic":"t.x%d","kind":"state","data":1}`+"\n", i)
+	}
+	status, body := publish(t, srv.URL, testToken, "application/x-ndjson", b.String())
+	if status != 413 || !strings.Contains(body, "too_large") {
+		t.Fatalf("got %d %s", status, body)
+	}
+}
+
+func TestRESTRefusesBadInput(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	tests := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/v1/snapshot", 400, "bad_request"},
+		{"GET", "/v1/snapshot?topics=a..b", 400, "bad_topic"},
+		{"GET", "/v1/snapshot?topics=" + strings.Repeat("a", 300), 400, "bad_topic"},
+		{"GET", "/v1/topics?prefix=" + strings.Repeat("a", 300), 400, "bad_topic"},
+		{"GET", "/v1/nope", 404, "not_found"},
+		{"DELETE", "/v1/snapshot?topics=a", 405, "method_not_allowed"},
+		{"GET", "/v1/publish", 405, "method_not_allowed"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(b), `"code":"`+tt.code+`"`) {
+			t.Errorf("%s %s: %d %s, want %d %s", tt.method, tt.path, resp.StatusCode, b, tt.status, tt.code)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s %s: Content-Type %q", tt.method, tt.path, ct)
+		}
+	}
+}
+
+func TestWebSocketBadInputKeepsConnection(t *testing.T) {
+	cfg := Config{}
+	cfg.Hub.MaxTopics = 3
+	_, srv := testGateway(t, cfg)
+
+	// Bad query parameters: hello, an error, and the connection stays.
+	for _, q := range []string{"?cursor=garbage", "?topics=a..b"} {
+		ws := dialWS(t, srv.URL, q)
+		ws.expect("hello")
+		e := ws.expect("error")
+		if (q == "?cursor=garbage" && e.Code != "bad_cursor") || (q == "?topics=a..b" && e.Code != "bad_topic") {
+			t.Fatalf("%s: error %+v", q, e)
+		}
+		ws.send(`{"type":"subscribe","id":1,"topics":["x"]}`)
+		ws.expect("ack")
+		ws.expect("snapshot")
+	}
+
+	ws := dialWS(t, srv.URL, "")
+	ws.expect("hello")
+	for _, tc := range []struct{ send, code, id string }{
+		{`{nope`, "bad_request", ""},
+		{`[]`, "bad_request", ""},
+		{`{"type":"dance","id":3}`, "unknown_type", "3"},
+		{`{"id":4,"topics":["a"]}`, "bad_request", "4"},
+		{`{"type":"subscribe","id":5}`, "bad_request", "5"},
+		{`{"type":"subscribe","id":6,"topics":["a.>.b"]}`, "bad_topic", "6"},
+		{`{"type":"subscribe","id":7,"topics":["a"],"cursor":"???"}`, "bad_cursor", "7"},
+		{`{"type":"subscribe","id":8,"topics":["a","b","c","d"]}`, "too_many_topics", "8"},
+		{`{"type":"subscribe","id":{"x":1},"topics":["a.>.b"]}`, "bad_topic", ""},
+	} {
+		ws.send(tc.send)
+		e := ws.expect("error")
+		if e.Code != tc.code || string(e.ID) != tc.id || e.Message == "" {
+			t.Fatalf("%s: got %+v, want code %s id %q", tc.send, e, tc.code, tc.id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ws.c.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if e := ws.expect("error"); e.Code != "bad_request" {
+		t.Fatalf("binary frame: %+v", e)
+	}
+	// Still subscribed and serving after all that.
+	ws.send(`{"type":"subscribe","id":9,"topics":["stocks.AAPL"]}`)
+	ws.expect("ack")
+	ws.expect("snapshot")
+	mustPublish(t, srv.URL, `{"topic":"stocks.AAPL","kind":"state","data":{"p":2}}`)
+	ws.expect("update")
+
+	// A frame over the limit closes with 1009, as RFC 6455 says; others
+	// are unaffected.
+	big := `{"type":"subscribe","topics":["` + strings.Repeat("a", 5000) + `"]}`
+	_ = ws.c.Write(ctx, websocket.MessageText, []byte(big))
+	_, err := ws.read(5 * time.Second)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig {
+		t.Fatalf("oversized frame: %v, want close 1009", err)
+	}
+}
+
+func TestWebSocketNeedsUpgrade(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	resp, err := http.Get(srv.URL + "/v1/ws?topics=a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 4 {
+		t.Fatalf("plain GET on /v1/ws: %d, want a 4xx", resp.StatusCode)
+	}
+}

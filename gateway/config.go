@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/ws"
+)
+
+// Config is everything a gateway needs. Zero fields take the defaults.
+type Config struct {
+	// NATSURL is the NATS deployment to use. Empty starts an embedded
+	// server with JetStream.
+	NATSURL string
+	// DataDir is the embedded server's JetStream directory. Empty uses a
+	// temporary one, removed on shutdown. Ignored with NATSURL.
+	DataDir string
+	// NATSListen exposes the embedded server on host:port for other
+	// processes (tickerd feed, the nats CLI). Empty: in-process only.
+	NATSListen string
+	// PublishToken is the bearer token /v1/publish takes. Empty: the
+	// caller should have generated one; publishing is refused without.
+	PublishToken string
+	// Feeds are the simulators to run in the gateway: "stocks", "sports".
+	Feeds []string
+	// Stocks and Sports configure the simulators.
+	Stocks feed.StocksOptions
+	Sports feed.SportsOptions
+	// Stream, Hub and WebSocket configure the parts they name.
+	Stream    stream.Options
+	Hub       transport.Options
+	WebSocket ws.Options
+	// MaxBody bounds a request body. Default 1 MiB.
+	MaxBody int64
+	// DrainTimeout bounds how long shutdown waits for subscribers to be
+	// told and let go. Default 10s.
+	DrainTimeout time.Duration
+	// Logger receives every part's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

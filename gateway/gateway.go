@@ -1,0 +1,202 @@
+// Package gateway assembles one Tickerd gateway: the NATS connection (or an
+// embedded server), the stream, the hub, the feeds and the HTTP surface. The
+// serve command runs one; tests and the bench run them in-process.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tickerd/tickerd/api"
+	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/static"
+	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/ws"
+)
+
+// Gateway is a running gateway. Start it, serve it, cancel to stop.
+type Gateway struct {
+	cfg     Config
+	ns      *embednats.Server // nil with an external NATS
+	nc      *nats.Conn
+	stream  *stream.Stream
+	hub     *transport.Hub
+	handler http.Handler
+
+	cancel   context.CancelFunc // stops the hub and the feeds
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// Start connects to NATS (or starts the embedded server), opens the stream,
+// starts following it and runs the configured feeds. The gateway serves
+// nothing until Serve; Close releases it.
+func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
+	cfg = cfg.withDefaults()
+	g := &Gateway{cfg: cfg}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if g.nc, err = g.connect(); err != nil {
+		return nil, err
+	}
+	if g.stream, err = stream.Open(ctx, g.nc, cfg.Stream, cfg.Logger); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hubOpts := cfg.Hub
+	hubOpts.Logger, hubOpts.Registerer = cfg.Logger, reg
+	g.hub = transport.New(g.stream, hubOpts)
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g.cancel = cancel
+	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
+	cfg.Stocks.Logger, cfg.Sports.Logger = cfg.Logger, cfg.Logger
+	runners, err := Feeds(cfg.Feeds, cfg.Stocks, cfg.Sports)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runners {
+		g.wg.Go(func() { _ = r.Run(runCtx, g.stream) })
+	}
+
+	wsOpts := cfg.WebSocket
+	wsOpts.Logger = cfg.Logger
+	g.handler = api.New(g.hub, g.stream, api.Options{
+		PublishToken: cfg.PublishToken,
+		MaxBody:      cfg.MaxBody,
+		WebSocket:    ws.New(g.hub, wsOpts),
+		Static:       static.Handler(),
+		Ready:        g.Ready,
+		Gatherer:     reg,
+		Logger:       cfg.Logger,
+	})
+	return g, nil
+}
+
+func (g *Gateway) connect() (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("tickerd"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				g.cfg.Logger.Warn("NATS disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			g.cfg.Logger.Info("NATS reconnected", "url", nc.ConnectedUrl())
+		}),
+	}
+	if g.cfg.NATSURL != "" {
+		nc, err := nats.Connect(g.cfg.NATSURL, append(opts, nats.RetryOnFailedConnect(false))...)
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", g.cfg.NATSURL, err)
+		}
+		return nc, nil
+	}
+	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded NATS: %w", err)
+	}
+	g.ns = ns
+	if u := ns.ClientURL(); u != "" {
+		g.cfg.Logger.Info("embedded NATS listening", "url", u)
+	}
+	return ns.Connect(opts...)
+}
+
+// Handler is the gateway's HTTP surface.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Hub is the gateway's hub.
+func (g *Gateway) Hub() *transport.Hub { return g.hub }
+
+// Stream is the gateway's stream.
+func (g *Gateway) Stream() *stream.Stream { return g.stream }
+
+// NATSURL is the embedded server's TCP URL, empty when it does not listen
+// or NATS is external.
+func (g *Gateway) NATSURL() string {
+	if g.ns == nil {
+		return ""
+	}
+	return g.ns.ClientURL()
+}
+
+// Ready reports whether the gateway can serve subscribers: NATS connected
+// and the latest value of every topic loaded.
+func (g *Gateway) Ready(context.Context) error {
+	if !g.nc.IsConnected() {
+		return errors.New("NATS is not connected")
+	}
+	select {
+	case <-g.hub.Loaded():
+		return nil
+	default:
+		return errors.New("latest values are still loading")
+	}
+}
+
+// Serve answers HTTP on ln until ctx ends, then drains: it stops
+// accepting, tells every subscriber to reconnect elsewhere (WebSocket close
+// 1012), waits up to the drain timeout for them to go, and closes the
+// gateway. It returns nil after a clean drain.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		g.Close()
+		return err
+	case <-ctx.Done():
+	}
+	g.cfg.Logger.Info("draining", "sessions", g.hub.SessionCount(), "timeout", g.cfg.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), g.cfg.DrainTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var shutErr, drainErr error
+	wg.Go(func() { shutErr = srv.Shutdown(dctx) })
+	wg.Go(func() { drainErr = g.hub.Shutdown(dctx) })
+	wg.Wait()
+	g.Close()
+	if err := errors.Join(shutErr, drainErr); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	return nil
+}
+
+// Close stops the feeds and the hub and lets go of NATS, at once.
+func (g *Gateway) Close() {
+	g.stopOnce.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		g.wg.Wait()
+		if g.nc != nil {
+			_ = g.nc.Drain()
+		}
+		if g.ns != nil {
+			g.ns.Shutdown()
+		}
+	})
+}

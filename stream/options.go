@@ -1,0 +1,42 @@
+package stream
+
+import "time"
+
+// Options configure the JetStream stream. Zero fields take the defaults.
+type Options struct {
+	// Name is the JetStream stream name. Default "TICKERD".
+	Name string
+	// SubjectPrefix is put before every topic to make its NATS subject:
+	// topic "stocks.AAPL" is subject "tickerd.stocks.AAPL". Default "tickerd".
+	SubjectPrefix string
+	// MaxAge bounds how long a message is retained, and so how old a cursor
+	// can resume without a reset. Default 24h.
+	MaxAge time.Duration
+	// MaxPerTopic bounds how many messages of one topic are retained.
+	// Default 10,000.
+	MaxPerTopic int64
+	// Replicas is the JetStream replica count (1, or 3 on a cluster).
+	// Default 1.
+	Replicas int
+	// Memory keeps the stream in memory rather than on disk.
+	Memory bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Name == "" {
+		o.Name = "TICKERD"
+	}
+	if o.SubjectPrefix == "" {
+		o.SubjectPrefix = "tickerd"
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 24 * time.Hour
+	}
+	if o.MaxPerTopic == 0 {
+		o.MaxPerTopic = 10_000
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	return o
+}

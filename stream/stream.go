@@ -1,0 +1,144 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tickerd/tickerd/message"
+)
+
+// Headers that carry what the NATS message body (the update's data) does not.
+const (
+	HeaderKind = "Tickerd-Kind"
+	HeaderTime = "Tickerd-Time"
+)
+
+// Stream is an open JetStream stream. It is safe for concurrent use.
+type Stream struct {
+	js     jetstream.JetStream
+	st     jetstream.Stream
+	opts   Options
+	prefix string // SubjectPrefix + "."
+	epoch  uint64
+	log    *slog.Logger
+}
+
+// Open creates the stream, or updates its retention if it exists, on the
+// NATS connection nc.
+func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*Stream, error) {
+	opts = opts.withDefaults()
+	if err := message.ValidateTopic(opts.SubjectPrefix); err != nil {
+		return nil, fmt.Errorf("subject prefix %q: %w", opts.SubjectPrefix, err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	storage := jetstream.FileStorage
+	if opts.Memory {
+		storage = jetstream.MemoryStorage
+	}
+	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              opts.Name,
+		Description:       "Tickerd ticker updates",
+		Subjects:          []string{opts.SubjectPrefix + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxAge:            opts.MaxAge,
+		MaxMsgsPerSubject: opts.MaxPerTopic,
+		Storage:           storage,
+		Replicas:          opts.Replicas,
+		AllowDirect:       true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", opts.Name, err)
+	}
+	info := st.CachedInfo()
+	return &Stream{
+		js:     js,
+		st:     st,
+		opts:   opts,
+		prefix: opts.SubjectPrefix + ".",
+		// The creation time tells one incarnation of the stream from the
+		// next: a stream deleted and made again restarts its sequences.
+		epoch: uint64(info.Created.UnixNano()),
+		log:   log,
+	}, nil
+}
+
+// Epoch identifies this incarnation of the stream in cursors.
+func (s *Stream) Epoch() uint64 { return s.epoch }
+
+// Bounds returns the first and last sequence the stream holds now. An empty
+// stream has first == last+1.
+func (s *Stream) Bounds(ctx context.Context) (first, last uint64, err error) {
+	info, err := s.st.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}
+
+// Publish stores one update and waits for JetStream's acknowledgement.
+func (s *Stream) Publish(ctx context.Context, u message.Update) error {
+	_, err := s.PublishSeq(ctx, u)
+	return err
+}
+
+// PublishSeq is Publish returning the stream sequence the update got.
+func (s *Stream) PublishSeq(ctx context.Context, u message.Update) (uint64, error) {
+	if err := message.ValidateTopic(u.Topic); err != nil {
+		return 0, err
+	}
+	m := nats.NewMsg(s.prefix + u.Topic)
+	m.Data = u.Data
+	m.Header.Set(HeaderKind, u.Kind.String())
+	m.Header.Set(HeaderTime, u.Time.UTC().Format(timeHeaderLayout))
+	ack, err := s.js.PublishMsg(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+const timeHeaderLayout = "2006-01-02T15:04:05.000000000Z"
+
+// decode turns a stored message into an update. A message published to the
+// stream's subjects by something other than Tickerd may lack the headers:
+// it is then a state update stamped with its storage time.
+func (s *Stream) decode(m jetstream.Msg) (message.Update, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return message.Update{}, err
+	}
+	u := message.Update{
+		Topic: strings.TrimPrefix(m.Subject(), s.prefix),
+		Kind:  message.State,
+		Data:  m.Data(),
+		Time:  meta.Timestamp,
+		Seq:   meta.Sequence.Stream,
+	}
+	h := m.Headers()
+	if k, err := message.ParseKind(h.Get(HeaderKind)); err == nil {
+		u.Kind = k
+	}
+	if t := h.Get(HeaderTime); t != "" {
+		if pt, err := parseTime(t); err == nil {
+			u.Time = pt
+		}
+	}
+	data, ok := compactJSON(u.Data)
+	if message.ValidateTopic(u.Topic) != nil || !ok {
+		return u, fmt.Errorf("stream message %d on %q is not a valid update", u.Seq, m.Subject())
+	}
+	u.Data = data
+	return u, nil
+}

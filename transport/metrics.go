@@ -1,0 +1,41 @@
+package transport
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the hub's Prometheus series.
+type metrics struct {
+	received   prometheus.Counter
+	deliveries prometheus.Counter
+	merged     prometheus.Counter
+	slow       prometheus.Counter
+	sessions   *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_updates_received_total",
+			Help: "Updates the hub received from the stream.",
+		}),
+		deliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_deliveries_total",
+			Help: "Updates queued to subscribers (one per subscriber per update).",
+		}),
+		merged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_merged_total",
+			Help: "Pending state updates replaced by a newer one in a full queue.",
+		}),
+		slow: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_slow_consumers_total",
+			Help: "Sessions closed because events overflowed their queue.",
+		}),
+		sessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tickerd_sessions",
+			Help: "Open subscriber sessions by transport.",
+		}, []string{"transport"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.received, m.deliveries, m.merged, m.slow, m.sessions)
+	}
+	return m
+}

@@ -1,0 +1,57 @@
+package transport
+
+import (
+	"sort"
+	"sync"
+)
+
+// ring keeps the most recent updates of the whole stream, in order, so that
+// a resume from a recent cursor needs no trip to the stream.
+type ring struct {
+	mu    sync.RWMutex
+	buf   []*Frame
+	start int // index of the oldest
+	n     int
+	// from is the sequence after which the ring holds every update; below
+	// it, ask the stream.
+	from uint64
+}
+
+func newRing(size int) *ring { return &ring{buf: make([]*Frame, size)} }
+
+func (r *ring) reset(from uint64) {
+	r.mu.Lock()
+	clear(r.buf)
+	r.start, r.n, r.from = 0, 0, from
+	r.mu.Unlock()
+}
+
+func (r *ring) add(f *Frame) {
+	r.mu.Lock()
+	if r.n == len(r.buf) {
+		r.from = r.buf[r.start].Seq
+		r.buf[r.start] = f
+		r.start = (r.start + 1) % len(r.buf)
+	} else {
+		r.buf[(r.start+r.n)%len(r.buf)] = f
+		r.n++
+	}
+	r.mu.Unlock()
+}
+
+func (r *ring) at(i int) *Frame { return r.buf[(r.start+i)%len(r.buf)] }
+
+// after appends to dst up to max updates with sequence above seq, oldest
+// first. ok is false when the ring no longer holds everything after seq.
+func (r *ring) after(seq uint64, dst []*Frame, max int) (_ []*Frame, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if seq < r.from {
+		return dst, false
+	}
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).Seq > seq })
+	for ; i < r.n && max > 0; i, max = i+1, max-1 {
+		dst = append(dst, r.at(i))
+	}
+	return dst, true
+}

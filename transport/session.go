@@ -1,0 +1,195 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/tickerd/tickerd/message"
+)
+
+// Reasons a session ends, as Session.Err reports them.
+var (
+	// ErrSlowConsumer: the subscriber did not read fast enough and events
+	// overflowed its queue. It resumes from its cursor.
+	ErrSlowConsumer = errors.New("slow consumer: queue overflowed")
+	// ErrShutdown: the gateway is shutting down; reconnect elsewhere.
+	ErrShutdown = errors.New("gateway shutting down")
+	// ErrClosed: the session was closed by its transport.
+	ErrClosed = errors.New("session closed")
+)
+
+// Session is one subscriber: its patterns and its bounded queue. The hub
+// pushes into the queue; the session's transport takes from it.
+type Session struct {
+	hub       *Hub
+	transport string
+
+	mu     sync.Mutex
+	queue  []Item
+	limit  int
+	err    error // set once, when the session ends
+	wake   chan struct{}
+	room   chan struct{} // signalled by Take, for a replay waiting for room
+	done   chan struct{}
+	merged uint64 // pending state updates replaced, for metrics
+
+	// Guarded by hub.mu: read by the fan-out under its read lock, written
+	// under the write lock.
+	subs map[string]*sub
+	// last is the sequence of the newest update queued; the fan-out skips
+	// anything at or below it, so an update that matches two of the
+	// session's patterns, or was already replayed, is queued once.
+	last uint64
+}
+
+// Transport names the transport the session serves ("ws", "sse", "poll").
+func (s *Session) Transport() string { return s.transport }
+
+// Wake is signalled when something was queued or the session ended.
+func (s *Session) Wake() <-chan struct{} { return s.wake }
+
+// Done is closed when the session ends.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err reports why the session ended, or nil while it runs.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Take moves everything queued into dst (reusing its storage) and returns
+// it, with the reason the session ended once it has. Items queued before the
+// end are still returned with that reason; what to do with them is the
+// transport's choice.
+func (s *Session) Take(dst []Item) ([]Item, error) {
+	s.mu.Lock()
+	dst = append(dst[:0], s.queue...)
+	clear(s.queue) // let frames be collected
+	s.queue = s.queue[:0]
+	err := s.err
+	s.mu.Unlock()
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+	return dst, err
+}
+
+// Len reports how many items are queued.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// Send queues a message that answers the subscriber (hello, ack, error).
+// Such messages are few and always fit: they may exceed the queue limit.
+func (s *Session) Send(f *Frame) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.queue = append(s.queue, Item{Frame: f})
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// push queues an update from the fan-out without ever blocking it. When the
+// queue is full a state update replaces the pending one of its topic, which
+// moves to the back so positions stay in order; an update that still does
+// not fit ends the session with ErrSlowConsumer.
+func (s *Session) push(f *Frame) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) < s.limit {
+		s.queue = append(s.queue, Item{Frame: f})
+		s.mu.Unlock()
+		s.signal()
+		return
+	}
+	if f.Kind == message.State {
+		for i := len(s.queue) - 1; i >= 0; i-- {
+			old := s.queue[i]
+			if old.Frame.Type == "update" && old.Kind == message.State && old.Topic == f.Topic {
+				copy(s.queue[i:], s.queue[i+1:])
+				s.queue[len(s.queue)-1] = Item{Frame: f, Merged: old.Merged + 1}
+				s.merged++
+				s.mu.Unlock()
+				s.hub.metrics.merged.Inc()
+				s.signal()
+				return
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.hub.metrics.slow.Inc()
+	s.end(ErrSlowConsumer)
+}
+
+// pushWait queues a replayed update, waiting for room: replay runs before
+// the session takes live updates, so it may wait without holding anyone up.
+func (s *Session) pushWait(ctx context.Context, f *Frame) error {
+	for {
+		s.mu.Lock()
+		if s.err != nil {
+			err := s.err
+			s.mu.Unlock()
+			return err
+		}
+		if len(s.queue) < s.limit {
+			s.queue = append(s.queue, Item{Frame: f})
+			s.mu.Unlock()
+			s.signal()
+			return nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+		case <-s.room:
+		}
+	}
+}
+
+// pushForce queues an update under the hub lock at the end of a replay, when
+// waiting is not allowed; the few updates this covers may exceed the limit.
+func (s *Session) pushForce(f *Frame) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.queue = append(s.queue, Item{Frame: f})
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end records why the session ended, once, and wakes its transport.
+func (s *Session) end(err error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.err = err
+	close(s.done)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// Close ends the session and removes it from the hub. Its transport calls
+// it when the connection goes; calling it again does nothing.
+func (s *Session) Close() {
+	s.end(ErrClosed)
+	s.hub.remove(s)
+}
