@@ -3,6 +3,7 @@ package feed
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ type gameLog struct {
 	board      boardData
 	boards     int
 	liveAt     time.Time
+	boardAt    time.Time // when the last scoreboard came
 	endedAt    time.Time
 	starts     int // game_start events
 	ends       int // game_end events
@@ -204,6 +206,9 @@ func (c *sportsChecker) board(g *gameLog, id, league string, now time.Time, data
 		g.liveAt = now
 	}
 	if b.Status == "final" {
+		if prev.Status != "final" {
+			g.endedAt = now
+		}
 		if g.ends != 1 || g.lastEvent.Type != "game_end" {
 			t.Fatalf("final scoreboard without a game_end event just before: %s", data)
 		}
@@ -223,6 +228,7 @@ func (c *sportsChecker) board(g *gameLog, id, league string, now time.Time, data
 		t.Fatalf("winner before the end: %s", data)
 	}
 	g.board = b
+	g.boardAt = now
 	g.boards++
 }
 
@@ -288,10 +294,13 @@ func runSports(t *testing.T, opts SportsOptions, d, dt time.Duration) *sportsChe
 	for now := epoch; now.Before(epoch.Add(d)); now = now.Add(dt) {
 		ups := s.Step(now)
 		c.check(now, ups)
-		if now.Equal(epoch) {
-			for _, g := range c.games {
-				g.endedAt = now // only for the replacement check below
+		for id, g := range c.games {
+			// A live scoreboard is republished every Refresh, so its clock runs.
+			if g.board.Status == "live" && now.Sub(g.boardAt) > c.opts.Refresh+dt {
+				t.Fatalf("live game %s silent since %v", id, g.boardAt.Sub(epoch))
 			}
+		}
+		if now.Equal(epoch) {
 			if len(ups) != c.opts.Games {
 				t.Fatalf("first step published %d updates, want a scoreboard per game (%d)", len(ups), c.opts.Games)
 			}
@@ -357,6 +366,7 @@ func TestSportsGames(t *testing.T) {
 			// Every finished game is replaced, in its league, by a new game
 			// Pause later (to the step).
 			for league, ends := range finals {
+				slices.SortFunc(ends, time.Time.Compare)
 				if len(ends) < 10 {
 					t.Errorf("only %d %s games finished", len(ends), league)
 				}
@@ -486,6 +496,54 @@ func TestClock(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.g.clock(); got != tt.want {
 			t.Errorf("clock of %s period %d elapsed %d = %q, want %q", tt.g.lg.code, tt.g.period, tt.g.elapsed, got, tt.want)
+		}
+	}
+}
+
+// TestSportsOvertime forces ties at the end of regulation: basketball plays
+// overtime until someone wins, hockey settles it in sudden-death overtime
+// or a shootout, and soccer lets the draw stand.
+func TestSportsOvertime(t *testing.T) {
+	outcomes := map[string]map[string]int{} // league -> final period label -> games
+	for seed := range uint64(150) {
+		for _, code := range []string{"nba", "nhl", "epl"} {
+			opts := SportsOptions{Games: 1, Leagues: []string{code}, Rand: seeded(seed)}
+			s := NewSports(opts)
+			c := newSportsChecker(t, opts)
+			now := epoch
+			c.check(now, s.Step(now))
+			g := s.slots[0]
+			now = g.startsAt
+			c.check(now, s.Step(now))
+			lg := g.lg
+			if g.status != live || g.home.score+g.away.score != 0 {
+				t.Fatalf("game not just started: %+v", g)
+			}
+			// Skip to the last second of regulation, tied at 0-0.
+			g.period, g.periodLen, g.elapsed = lg.periods, lg.periodLen, lg.periodLen-1
+			for g.status != final {
+				now = now.Add(100 * time.Millisecond)
+				c.check(now, s.Step(now))
+			}
+			b := c.games[g.id].board
+			if outcomes[code] == nil {
+				outcomes[code] = map[string]int{}
+			}
+			outcomes[code][b.PeriodLabel]++
+			switch {
+			case code == "epl" && (b.Period != 2 || b.Winner != ""):
+				t.Fatalf("epl draw did not stand: %+v", b)
+			case code == "nhl" && b.Period == 4 && b.Clock == "00:00":
+				t.Fatalf("nhl overtime ran out without a shootout: %+v", b)
+			case code == "nba" && b.Period < 5:
+				t.Fatalf("tied nba game ended without overtime: %+v", b)
+			}
+		}
+	}
+	t.Logf("final periods of tied games: %v", outcomes)
+	for _, want := range [][2]string{{"nba", "OT"}, {"nba", "2OT"}, {"nhl", "OT"}, {"nhl", "SO"}, {"epl", "2H"}} {
+		if outcomes[want[0]][want[1]] == 0 {
+			t.Errorf("no tied %s game ended in %s: %v", want[0], want[1], outcomes[want[0]])
 		}
 	}
 }

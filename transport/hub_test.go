@@ -1,0 +1,250 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// testHub runs a hub over a real JetStream stream on an embedded server.
+func testHub(t testing.TB, opts Options) (*Hub, *stream.Stream) {
+	t.Helper()
+	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := ns.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := stream.Open(ctx, nc, stream.Options{Memory: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Logger = log
+	h := New(st, opts)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = h.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	select {
+	case <-h.Loaded():
+	case <-ctx.Done():
+		t.Fatal("hub did not load")
+	}
+	return h, st
+}
+
+func pub(t testing.TB, st *stream.Stream, topic string, kind message.Kind, data string) uint64 {
+	t.Helper()
+	seq, err := st.PublishSeq(context.Background(), message.Update{Topic: topic, Kind: kind, Data: json.RawMessage(data), Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// awaitHead waits until the hub has routed seq.
+func awaitHead(t testing.TB, h *Hub, seq uint64) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for h.head.Load() < seq {
+		select {
+		case <-deadline:
+			t.Fatalf("hub head %d, want %d", h.head.Load(), seq)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// A subscriber that stops reading gets its pending state updates merged,
+// then is closed when an event does not fit; others are unaffected.
+func TestSlowConsumer(t *testing.T) {
+	h, st := testHub(t, Options{QueueSize: 4})
+	ctx := context.Background()
+	slow, fast := h.NewSession("test"), h.NewSession("test")
+	defer slow.Close()
+	defer fast.Close()
+	for _, s := range []*Session{slow, fast} {
+		if err := h.Subscribe(ctx, s, []string{"stocks.>", "events"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var items []Item
+	fast.Take(nil) // the snapshots: a queued snapshot counts toward the bound
+	items, _ = slow.Take(items)
+	if len(items) != 1 || items[0].Type != "snapshot" {
+		t.Fatalf("first item %+v", items)
+	}
+
+	// Fill the queue with 4 states, then 10 more on two of the topics: they
+	// merge into the newest of their topic, which moves to the back.
+	topics := []string{"stocks.A", "stocks.B", "stocks.C", "stocks.D"}
+	var seq uint64
+	for i := range 14 {
+		topic := topics[i%4]
+		if i >= 4 {
+			topic = topics[i%2]
+		}
+		seq = pub(t, st, topic, message.State, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	awaitHead(t, h, seq)
+	items, err := slow.Take(items)
+	if err != nil {
+		t.Fatalf("slow session ended by states alone: %v", err)
+	}
+	got := ""
+	merged := 0
+	for _, it := range items {
+		got += fmt.Sprintf("%s%s/%d ", it.Topic, it.JSON[len(`{"type":"update","topic":"stocks.A","kind":"state","data":`):][:8], it.Merged)
+		merged += it.Merged
+	}
+	// C and D were never replaced; A and B each replaced 5 times (their
+	// first value and 4 later ones before the last).
+	if len(items) != 4 || merged != 10 || items[2].Topic != "stocks.A" && items[3].Topic != "stocks.A" {
+		t.Fatalf("queue after merging: %s", got)
+	}
+	var last map[string]any
+	js := items[len(items)-1].AppendJSON(nil)
+	if err := json.Unmarshal(js, &last); err != nil || last["merged"] == nil {
+		t.Fatalf("merged update %s: %v", js, err)
+	}
+	if _, err := fast.Take(nil); err != nil {
+		t.Fatal(err)
+	}
+	// The fast session reads as a healthy transport does.
+	fastEvents := make(chan int, 1)
+	go func() {
+		n := 0
+		var buf []Item
+		for n < 5 {
+			select {
+			case <-fast.Wake():
+			case <-time.After(5 * time.Second):
+				fastEvents <- n
+				return
+			}
+			var err error
+			if buf, err = fast.Take(buf); err != nil {
+				break
+			}
+			for _, it := range buf {
+				if it.Topic == "events" {
+					n++
+				}
+			}
+		}
+		fastEvents <- n
+	}()
+
+	// Now events: the fifth that does not fit ends the slow session.
+	for i := range 5 {
+		seq = pub(t, st, "events", message.Event, fmt.Sprintf(`{"e":%d}`, i))
+	}
+	awaitHead(t, h, seq)
+	select {
+	case <-slow.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow session not closed")
+	}
+	if !errors.Is(slow.Err(), ErrSlowConsumer) {
+		t.Fatalf("slow session ended with %v", slow.Err())
+	}
+	// The fast session got all 5 events and is open.
+	if n := <-fastEvents; n != 5 || fast.Err() != nil {
+		t.Fatalf("fast session: %d events, err %v", n, fast.Err())
+	}
+}
+
+func TestShutdownEndsSessions(t *testing.T) {
+	h, _ := testHub(t, Options{})
+	s := h.NewSession("test")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- h.Shutdown(ctx)
+	}()
+	<-s.Done()
+	if !errors.Is(s.Err(), ErrShutdown) {
+		t.Fatalf("session ended with %v", s.Err())
+	}
+	s.Close() // the transport lets go: the drain completes
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if late := h.NewSession("test"); !errors.Is(late.Err(), ErrShutdown) {
+		t.Fatalf("session opened after shutdown: %v", late.Err())
+	}
+}
+
+// The trie finds exactly the patterns Match accepts.
+func TestIndexMatchesLikeMatch(t *testing.T) {
+	h := &Hub{topics: map[string]*topicEntry{}, metrics: newMetrics(nil)}
+	r := rand.New(rand.NewPCG(1, 2))
+	tokens := []string{"a", "b", "c", "*", ">"}
+	var patterns []string
+	sessions := map[string]*Session{}
+	for range 300 {
+		n := 1 + r.IntN(4)
+		p := ""
+		for i := range n {
+			tok := tokens[r.IntN(len(tokens))]
+			if tok == ">" && i < n-1 {
+				tok = "*"
+			}
+			if i > 0 {
+				p += "."
+			}
+			p += tok
+		}
+		if _, ok := sessions[p]; ok || !message.IsWildcard(p) {
+			continue
+		}
+		s := &Session{hub: h, limit: 1 << 20, wake: make(chan struct{}, 1), done: make(chan struct{}), subs: map[string]*sub{}}
+		h.index(s, p)
+		sessions[p] = s
+		patterns = append(patterns, p)
+	}
+	for seq := uint64(1); seq <= 500; seq++ {
+		n := 1 + r.IntN(4)
+		topic := ""
+		for i := range n {
+			if i > 0 {
+				topic += "."
+			}
+			topic += tokens[r.IntN(3)]
+		}
+		f := &Frame{Type: "update", Seq: seq, Topic: topic, Kind: message.Event}
+		h.wild.match(topic, f, h)
+		for _, p := range patterns {
+			s := sessions[p]
+			got := s.last == seq
+			if want := message.Match(p, topic); got != want {
+				t.Fatalf("pattern %q topic %q: routed %v, Match %v", p, topic, got, want)
+			}
+		}
+	}
+	// Removing every pattern leaves an empty trie.
+	for _, p := range patterns {
+		h.unindex(sessions[p].subs[p])
+	}
+	if !h.wild.empty() {
+		t.Fatalf("trie not pruned: %+v", h.wild)
+	}
+}
