@@ -83,9 +83,16 @@ func topics(hub *transport.Hub) http.HandlerFunc {
 	}
 }
 
+// publishVisible bounds how long a publish waits for this gateway to route
+// what it stored; past it the publish still succeeds.
+const publishVisible = 2 * time.Second
+
 // publish serves POST /v1/publish: one update, an array, or NDJSON. The
-// body is validated whole before anything is published.
-func publish(pub Publisher) http.HandlerFunc {
+// body is validated whole before anything is published. It answers
+// {"published":N,"cursor":C}, C the position after the last update, once
+// this gateway has routed it: a snapshot read after the publish returns
+// holds what was published.
+func publish(pub Publisher, hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		updates, err := feed.DecodeUpdates(r.Body, time.Now())
 		if err != nil {
@@ -105,13 +112,21 @@ func publish(pub Publisher) http.HandlerFunc {
 			}
 			return
 		}
+		var seq uint64
 		for i, u := range updates {
-			if err := pub.Publish(r.Context(), u); err != nil {
+			if seq, err = pub.PublishSeq(r.Context(), u); err != nil {
 				transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
 					fmt.Sprintf("published %d of %d updates, then: %v", i, len(updates), err))
 				return
 			}
 		}
-		transport.WriteJSON(w, http.StatusOK, []byte(`{"published":`+strconv.Itoa(len(updates))+"}\n"))
+		ctx, cancel := context.WithTimeout(r.Context(), publishVisible)
+		_ = hub.Await(ctx, seq)
+		cancel()
+		b := []byte(`{"published":`)
+		b = strconv.AppendInt(b, int64(len(updates)), 10)
+		b = append(b, `,"cursor":"`...)
+		b = message.Cursor{Epoch: hub.Epoch(), Seq: seq}.AppendText(b)
+		transport.WriteJSON(w, http.StatusOK, append(b, "\"}\n"...))
 	}
 }

@@ -15,8 +15,12 @@ type Options struct {
 	PublishToken string
 	// MaxBody bounds a request body, in bytes. Default 1 MiB.
 	MaxBody int64
-	// WebSocket serves /v1/ws.
-	WebSocket http.Handler
+	// WebSocket, SSE and Poll serve /v1/ws, /v1/sse and /v1/poll.
+	WebSocket, SSE, Poll http.Handler
+	// AllowedOrigins are the browser origins ("https://example.com",
+	// "https://*.example.com") that may read the subscription endpoints
+	// cross-origin. Empty allows any: the ticker is embedded on other sites.
+	AllowedOrigins []string
 	// Static serves everything not under /v1, /healthz, /readyz, /metrics:
 	// the demo page and the scripts.
 	Static http.Handler

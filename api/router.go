@@ -12,9 +12,10 @@ import (
 	"github.com/tickerd/tickerd/transport"
 )
 
-// Publisher stores updates in the stream (stream.Stream).
+// Publisher stores updates in the stream (stream.Stream) and says at which
+// sequence.
 type Publisher interface {
-	Publish(ctx context.Context, u message.Update) error
+	PublishSeq(ctx context.Context, u message.Update) (uint64, error)
 }
 
 // New returns the gateway's HTTP handler.
@@ -38,10 +39,25 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 		if opts.WebSocket != nil {
 			r.Method(http.MethodGet, "/ws", opts.WebSocket)
 		}
-		r.Method(http.MethodGet, "/snapshot", snapshot(hub))
-		r.Method(http.MethodGet, "/topics", topics(hub))
+		// What a browser reads cross-origin; publishing is for servers.
+		r.Group(func(r chi.Router) {
+			r.Use(allowOrigins(opts.AllowedOrigins))
+			if opts.SSE != nil {
+				r.Method(http.MethodGet, "/sse", opts.SSE)
+			}
+			if opts.Poll != nil {
+				r.Method(http.MethodGet, "/poll", opts.Poll)
+			}
+			r.Method(http.MethodGet, "/snapshot", snapshot(hub))
+			r.Method(http.MethodGet, "/topics", topics(hub))
+			// Preflights end in the CORS middleware; the route must exist
+			// for it to run.
+			r.Options("/{endpoint:sse|poll|snapshot|topics}", func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+			})
+		})
 		r.With(requireBearer(opts.PublishToken), limitBody(opts.MaxBody)).
-			Method(http.MethodPost, "/publish", publish(pub))
+			Method(http.MethodPost, "/publish", publish(pub, hub))
 	})
 	if opts.Static != nil {
 		r.Method(http.MethodGet, "/*", opts.Static)

@@ -11,7 +11,7 @@ import (
 // decimals on the wire are exact: no 189.32000000000002.
 
 // quoteJSON is one quote as it goes on the wire; money is in cents and
-// ChangePct in hundredths of a percent.
+// changePct in hundredths of a percent.
 type quoteJSON struct {
 	symbol, name                      string
 	price, prevClose, change          int64

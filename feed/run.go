@@ -35,13 +35,14 @@ func drive(ctx context.Context, p Publisher, period time.Duration, step func(tim
 	defer t.Stop()
 	errs := publishErrors{log: log}
 	for {
-		for i, u := range step(time.Now()) {
+		batch := step(time.Now())
+		for i, u := range batch {
 			err := p.Publish(ctx, u)
 			if ctx.Err() != nil {
 				return nil
 			}
 			if err != nil {
-				errs.failed(err, u.Topic, len(u.Data), i)
+				errs.failed(err, u.Topic, len(batch)-i)
 				break
 			}
 			errs.ok()
@@ -60,24 +61,27 @@ func drive(ctx context.Context, p Publisher, period time.Duration, step func(tim
 type publishErrors struct {
 	log      *slog.Logger
 	failures int       // since publishing last worked
+	dropped  int       // updates not published since then
 	logged   time.Time // when a failure was last logged
 }
 
-func (e *publishErrors) failed(err error, topic string, size, index int) {
+// failed records a failed publish of topic, which cost dropped updates.
+func (e *publishErrors) failed(err error, topic string, dropped int) {
 	e.failures++
+	e.dropped += dropped
 	now := time.Now()
 	if e.failures > 1 && now.Sub(e.logged) < errorLogEvery {
 		return
 	}
 	e.logged = now
-	e.log.Error("feed: publish failed; dropping the rest of this step",
-		"err", err, "topic", topic, "bytes", size, "batch_index", index, "failures", e.failures)
+	e.log.Error("feed: publish failed",
+		"err", err, "topic", topic, "failures", e.failures, "dropped", e.dropped)
 }
 
 func (e *publishErrors) ok() {
 	if e.failures == 0 {
 		return
 	}
-	e.log.Info("feed: publishing again", "failures", e.failures)
-	e.failures = 0
+	e.log.Info("feed: publishing again", "failures", e.failures, "dropped", e.dropped)
+	e.failures, e.dropped = 0, 0
 }

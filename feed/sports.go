@@ -28,8 +28,9 @@ type SportsOptions struct {
 	// scheduled in its place, and how long that game then stays scheduled
 	// before it starts. Default 15s.
 	Pause time.Duration
-	// Refresh is how often a live game's scoreboard is published when
-	// nothing else changed, so that its clock visibly runs. Default 1s.
+	// Refresh is how often a game's scoreboard is published when nothing
+	// changed it: so that a live clock visibly runs, and so that a
+	// scoreboard lost to a failed publish is soon replaced. Default 1s.
 	Refresh time.Duration
 	// Rand is the source of every random draw; seed it for a repeatable
 	// run. It must not be shared with anything running concurrently.
@@ -94,11 +95,12 @@ type Sports struct {
 	slots   []*game
 	started bool
 
-	// Game ids are "g" + yyMMdd + a counter. The counter starts each day
-	// at ten times the minute of the day the simulator started (or 1 at
-	// midnight), so a feed restarted later the same day does not reuse the
-	// ids, and topics, of the games it published before, as long as it
-	// starts fewer than ten games a minute.
+	// Game ids are "g" + yyMMdd (UTC) + a counter of at least 4 digits.
+	// The counter starts at ten times the minute of the day at which the
+	// simulator makes its first game that day (so at 1 just after
+	// midnight): a feed restarted later the same day does not reuse the
+	// ids, and so the topics, of the games it published before, as long as
+	// it starts fewer than ten games a minute.
 	idDay  string
 	idNext int
 
@@ -123,7 +125,7 @@ func NewSports(opts SportsOptions) *Sports {
 
 // Step advances every game to now and returns what happened, in order:
 // events, scoreboards after every change, and a refreshed scoreboard for
-// every live game that has not published one for Refresh.
+// every game that has not published one for Refresh.
 //
 // The first Step fills the slots: the first game is scheduled to start
 // after Pause, and the others join games already under way, spread over a
@@ -137,15 +139,16 @@ func (s *Sports) Step(now time.Time) []message.Update {
 		return s.out
 	}
 	for i, g := range s.slots {
-		if g.status == final {
-			if now.Sub(g.endedAt) >= s.opts.Pause {
-				g = s.schedule(i, now.Add(s.opts.Pause))
-				s.slots[i] = g
-				s.publishState(g)
-			}
+		if g.status == final && now.Sub(g.endedAt) >= s.opts.Pause {
+			g = s.schedule(i, now.Add(s.opts.Pause))
+			s.slots[i] = g
+			s.publishState(g)
 			continue
 		}
 		s.play(g, now)
+		if now.Sub(g.lastState) >= s.opts.Refresh {
+			s.publishState(g)
+		}
 	}
 	return s.out
 }
@@ -252,14 +255,14 @@ func (s *Sports) play(g *game, now time.Time) {
 		s.publishEvent(g, g.event("period_start", "Start of "+g.lg.periodName(1)))
 		s.publishState(g)
 	}
+	if g.status != live {
+		return
+	}
 	g.carry += now.Sub(g.last).Seconds() * g.speed
 	g.last = now
 	for g.carry >= 1 && g.status == live {
 		g.carry--
 		s.second(g)
-	}
-	if g.status == live && now.Sub(g.lastState) >= s.opts.Refresh {
-		s.publishState(g)
 	}
 }
 

@@ -36,7 +36,7 @@ type StocksOptions struct {
 
 // ErrBadStock is returned by StocksOptions.Validate for a listing the
 // simulator cannot publish: a symbol that is not a topic token, a duplicate
-// symbol, or a price that is not positive.
+// symbol, a price that is not positive, or a negative volatility or volume.
 var ErrBadStock = errors.New("feed: bad stock")
 
 // Validate reports whether the listings can be simulated. NewStocks panics
@@ -51,7 +51,7 @@ func (o StocksOptions) Validate() error {
 		case seen[st.Symbol]:
 			return fmt.Errorf("%w: symbol %q appears twice", ErrBadStock, st.Symbol)
 		case !(st.Price > 0 && st.Price <= maxPrice):
-			return fmt.Errorf("%w: %s price %v is not positive and at most %v", ErrBadStock, st.Symbol, st.Price, maxPrice)
+			return fmt.Errorf("%w: %s price %v is outside (0, %v]", ErrBadStock, st.Symbol, st.Price, maxPrice)
 		case st.Volatility < 0 || st.Volume < 0:
 			return fmt.Errorf("%w: %s volatility and volume must not be negative", ErrBadStock, st.Symbol)
 		}
@@ -140,6 +140,9 @@ func NewStocks(opts StocksOptions) *Stocks {
 		if st.Volume == 0 {
 			st.Volume = 10_000_000
 		}
+		if st.Name == "" {
+			st.Name = st.Symbol
+		}
 		s.quotes[i] = quote{
 			stock:  st,
 			topic:  "stocks." + st.Symbol,
@@ -192,7 +195,8 @@ func (s *Stocks) Step(now time.Time) []message.Update {
 // A failed publish is logged and the feed keeps going.
 func (s *Stocks) Run(ctx context.Context, p Publisher) error {
 	// Step several times per tick interval so that jittered ticks land
-	// near their planned time.
+	// near their planned time. The 10ms floor spares the CPU, and caps the
+	// rate at about 100 ticks a second per symbol.
 	period := max(s.interval/4, 10*time.Millisecond)
 	return drive(ctx, p, period, s.Step, s.opts.Logger, "stocks")
 }

@@ -39,13 +39,13 @@ func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9
 // data, so a quote with a misspelt field fails.
 func decodeStrict(t *testing.T, data []byte, v any) {
 	t.Helper()
-	if !json.Valid(data) {
-		t.Fatalf("invalid JSON: %s", data)
-	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("%s: %v", data, err)
+	}
+	if dec.InputOffset() != int64(len(data)) {
+		t.Fatalf("%s: data after the JSON value", data)
 	}
 }
 
@@ -128,6 +128,7 @@ func (c *stockChecker) check(now time.Time, ups []message.Update) {
 }
 
 func TestStocksInvariants(t *testing.T) {
+	t.Parallel()
 	const (
 		steps = 100_000
 		dt    = 10 * time.Millisecond

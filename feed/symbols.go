@@ -5,7 +5,8 @@ type Stock struct {
 	// Symbol is the ticker, and the last token of the topic: "AAPL" is
 	// published on "stocks.AAPL". It must be a valid topic token.
 	Symbol string
-	// Name is the company name shown next to the symbol.
+	// Name is the company name shown next to the symbol. Default the
+	// symbol.
 	Name string
 	// Price is the previous close in dollars, where the walk starts.
 	// It must be positive.

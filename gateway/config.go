@@ -7,6 +7,8 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/poll"
+	"github.com/tickerd/tickerd/transport/sse"
 	"github.com/tickerd/tickerd/transport/ws"
 )
 
@@ -29,10 +31,16 @@ type Config struct {
 	// Stocks and Sports configure the simulators.
 	Stocks feed.StocksOptions
 	Sports feed.SportsOptions
-	// Stream, Hub and WebSocket configure the parts they name.
+	// Stream, Hub, WebSocket, SSE and Poll configure the parts they name.
 	Stream    stream.Options
 	Hub       transport.Options
 	WebSocket ws.Options
+	SSE       sse.Options
+	Poll      poll.Options
+	// AllowedOrigins are the browser origins ("https://example.com",
+	// "https://*.example.com") allowed to subscribe, on every transport.
+	// Empty allows any.
+	AllowedOrigins []string
 	// MaxBody bounds a request body. Default 1 MiB.
 	MaxBody int64
 	// DrainTimeout bounds how long shutdown waits for subscribers to be

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/tickerd/tickerd/static"
 	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/poll"
+	"github.com/tickerd/tickerd/transport/sse"
 	"github.com/tickerd/tickerd/transport/ws"
 )
 
@@ -73,13 +76,17 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		g.wg.Go(func() { _ = r.Run(runCtx, g.stream) })
 	}
 
-	wsOpts := cfg.WebSocket
-	wsOpts.Logger = cfg.Logger
+	wsOpts, sseOpts, pollOpts := cfg.WebSocket, cfg.SSE, cfg.Poll
+	wsOpts.Logger, sseOpts.Logger, pollOpts.Logger = cfg.Logger, cfg.Logger, cfg.Logger
+	wsOpts.OriginPatterns = originHosts(cfg.AllowedOrigins)
 	g.handler = api.New(g.hub, g.stream, api.Options{
-		PublishToken: cfg.PublishToken,
-		MaxBody:      cfg.MaxBody,
-		WebSocket:    ws.New(g.hub, wsOpts),
-		Static:       static.Handler(),
+		PublishToken:   cfg.PublishToken,
+		MaxBody:        cfg.MaxBody,
+		WebSocket:      ws.New(g.hub, wsOpts),
+		SSE:            sse.New(g.hub, sseOpts),
+		Poll:           poll.New(g.hub, pollOpts),
+		AllowedOrigins: cfg.AllowedOrigins,
+		Static:         static.Handler(),
 		Ready:        g.Ready,
 		Gatherer:     reg,
 		Logger:       cfg.Logger,
@@ -199,4 +206,17 @@ func (g *Gateway) Close() {
 			g.ns.Shutdown()
 		}
 	})
+}
+
+// originHosts turns origins into the host patterns the WebSocket origin
+// check takes: "https://*.example.com" becomes "*.example.com".
+func originHosts(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if _, host, ok := strings.Cut(o, "://"); ok {
+			o = host
+		}
+		out = append(out, o)
+	}
+	return out
 }

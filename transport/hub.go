@@ -55,6 +55,8 @@ type Hub struct {
 	ring   *ring
 	loaded chan struct{} // closed once the latest values are in
 
+	waiters waiters
+
 	smu      sync.Mutex
 	sessions map[*Session]struct{}
 	closing  bool
@@ -145,10 +147,10 @@ func (h *Hub) deliver(u message.Update) {
 	}
 	te.last.Store(f)
 	h.head.Store(f.Seq)
-	n := h.fanList(&te.exact, f)
+	h.fanList(&te.exact, f)
 	h.wild.match(f.Topic, f, h)
 	h.mu.RUnlock()
-	_ = n
+	h.notify(f.Seq)
 }
 
 func (h *Hub) isLoaded() bool {
@@ -161,30 +163,34 @@ func (h *Hub) isLoaded() bool {
 }
 
 // fanList queues f on every session of l that has not had it yet.
-func (h *Hub) fanList(l *subList, f *Frame) int {
+func (h *Hub) fanList(l *subList, f *Frame) {
 	n := 0
 	for _, x := range l.subs {
 		s := x.s
-		if f.Seq <= s.last {
+		if f.Seq <= s.last || !s.push(f) {
 			continue
 		}
 		s.last = f.Seq
-		s.push(f)
 		n++
 	}
 	if n > 0 {
 		h.metrics.deliveries.Add(float64(n))
 	}
-	return n
 }
 
 // NewSession opens a session for a subscriber on the named transport. The
 // transport must Close it when the subscriber goes.
 func (h *Hub) NewSession(transport string) *Session {
+	return h.NewSessionLimit(transport, h.opts.QueueSize)
+}
+
+// NewSessionLimit is NewSession with its own queue bound: a long poll's
+// bound is the most messages one response carries.
+func (h *Hub) NewSessionLimit(transport string, limit int) *Session {
 	s := &Session{
 		hub:       h,
 		transport: transport,
-		limit:     h.opts.QueueSize,
+		limit:     limit,
 		wake:      make(chan struct{}, 1),
 		room:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
@@ -207,6 +213,7 @@ func (h *Hub) NewSession(transport string) *Session {
 // remove unregisters s from the index and the session set.
 func (h *Hub) remove(s *Session) {
 	h.mu.Lock()
+	s.removed = true
 	for p, x := range s.subs {
 		h.unindex(x)
 		delete(s.subs, p)
@@ -225,7 +232,7 @@ func (h *Hub) remove(s *Session) {
 
 // index registers pattern p of s. Caller holds mu.
 func (h *Hub) index(s *Session, p string) {
-	if _, ok := s.subs[p]; ok {
+	if _, ok := s.subs[p]; ok || s.removed {
 		return
 	}
 	x := &sub{s: s, pattern: p}

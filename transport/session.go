@@ -37,6 +37,9 @@ type Session struct {
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
 	subs map[string]*sub
+	// removed is set when the session leaves the hub; a subscription that
+	// completes later must not index it again.
+	removed bool
 	// last is the sequence of the newest update queued; the fan-out skips
 	// anything at or below it, so an update that matches two of the
 	// session's patterns, or was already replayed, is queued once.
@@ -98,18 +101,19 @@ func (s *Session) Send(f *Frame) {
 // push queues an update from the fan-out without ever blocking it. When the
 // queue is full a state update replaces the pending one of its topic, which
 // moves to the back so positions stay in order; an update that still does
-// not fit ends the session with ErrSlowConsumer.
-func (s *Session) push(f *Frame) {
+// not fit ends the session with ErrSlowConsumer. It reports whether f was
+// queued.
+func (s *Session) push(f *Frame) bool {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	if len(s.queue) < s.limit {
 		s.queue = append(s.queue, Item{Frame: f})
 		s.mu.Unlock()
 		s.signal()
-		return
+		return true
 	}
 	if f.Kind == message.State {
 		for i := len(s.queue) - 1; i >= 0; i-- {
@@ -121,13 +125,14 @@ func (s *Session) push(f *Frame) {
 				s.mu.Unlock()
 				s.hub.metrics.merged.Inc()
 				s.signal()
-				return
+				return true
 			}
 		}
 	}
 	s.mu.Unlock()
 	s.hub.metrics.slow.Inc()
 	s.end(ErrSlowConsumer)
+	return false
 }
 
 // pushWait queues a replayed update, waiting for room: replay runs before
@@ -187,9 +192,19 @@ func (s *Session) end(err error) {
 	s.signal()
 }
 
-// Close ends the session and removes it from the hub. Its transport calls
-// it when the connection goes; calling it again does nothing.
+// Close removes the session from the hub, then ends it. Its transport calls
+// it when the connection goes; calling it again does nothing. Once Close
+// returns, Position is final and everything up to it was queued.
 func (s *Session) Close() {
-	s.end(ErrClosed)
 	s.hub.remove(s)
+	s.end(ErrClosed)
+}
+
+// Position is the cursor a subscriber that has read everything queued on s
+// may resume from: every matching update up to it has been queued. Read it
+// after Close and Take for a final value.
+func (s *Session) Position() message.Cursor {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	return message.Cursor{Epoch: s.hub.epoch, Seq: s.last}
 }

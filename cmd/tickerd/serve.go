@@ -26,10 +26,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", 256, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", 65536, "recent updates kept in memory for resuming cursors")
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", 100, "most patterns one connection may subscribe to")
-	fs.DurationVar(&cfg.WebSocket.Heartbeat, "heartbeat", 25*time.Second, "heartbeat interval; a connection silent for two is closed")
+	heartbeat := fs.Duration("heartbeat", 25*time.Second, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", 4096, "largest message a client may send, bytes")
-	origins := (*listFlag)(&cfg.WebSocket.OriginPatterns)
-	fs.Var(origins, "allowed-origins", "comma-separated browser origins allowed to subscribe (host patterns); empty allows any")
+	fs.Var((*listFlag)(&cfg.AllowedOrigins), "allowed-origins", "comma-separated browser origins allowed to subscribe, e.g. https://*.example.com; empty allows any")
+	fs.DurationVar(&cfg.Poll.DefaultTimeout, "poll-timeout", 25*time.Second, "how long a long poll waits when it names no timeout")
+	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", 60*time.Second, "the longest timeout a long poll may ask for")
+	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", 256, "most messages in one long-poll response")
 	streamFlags(fs, &cfg.Stream)
 	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -42,6 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Feeds = *feeds
+	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = *heartbeat, *heartbeat
 	cfg.Logger = log
 	if cfg.PublishToken == "" {
 		cfg.PublishToken = randomToken()

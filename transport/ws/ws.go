@@ -92,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go h.read(ctx, cancel, c, s, req, reqErr)
-	h.write(ctx, c, s)
+	transport.Pump(ctx, s, &conn{c: c, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}, h.opts.Heartbeat)
 }
 
 // read subscribes what the URL asked for, then carries out commands until
@@ -135,58 +135,51 @@ func (h *Handler) fail(s *transport.Session, err error) {
 	h.opts.Logger.Warn("websocket subscription failed", "err", err)
 }
 
-// write sends what the session queues, one WebSocket message per wake-up,
-// and pings on the heartbeat.
-func (h *Handler) write(ctx context.Context, c *websocket.Conn, s *transport.Session) {
-	ping := time.NewTicker(h.opts.Heartbeat)
-	defer ping.Stop()
-	var items []transport.Item
-	var buf []byte
-	for {
-		select {
-		case <-ctx.Done():
-			c.CloseNow()
-			return
-		case <-ping.C:
-			go func() {
-				pctx, cancel := context.WithTimeout(ctx, h.opts.Heartbeat)
-				defer cancel()
-				if c.Ping(pctx) != nil {
-					c.CloseNow()
-				}
-			}()
-		case <-s.Wake():
-			var end error
-			items, end = s.Take(items)
-			if errors.Is(end, transport.ErrSlowConsumer) {
-				c.Close(CloseSlowConsumer, "slow consumer: resume from your cursor")
-				return
-			}
-			if len(items) > 0 {
-				buf = buf[:0]
-				for i, it := range items {
-					if i > 0 {
-						buf = append(buf, '\n')
-					}
-					buf = it.AppendJSON(buf)
-				}
-				clear(items)
-				wctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
-				err := c.Write(wctx, websocket.MessageText, buf)
-				cancel()
-				if err != nil {
-					c.CloseNow()
-					return
-				}
-			}
-			switch {
-			case errors.Is(end, transport.ErrShutdown):
-				c.Close(CloseServiceRestart, "gateway restarting: reconnect with your cursor")
-				return
-			case end != nil:
-				c.Close(websocket.StatusNormalClosure, "")
-				return
-			}
+// conn frames a session's messages onto a WebSocket.
+type conn struct {
+	c            *websocket.Conn
+	writeTimeout time.Duration
+	pingTimeout  time.Duration
+	buf          []byte
+}
+
+// Write sends the items as one WebSocket message, one per line.
+func (c *conn) Write(ctx context.Context, items []transport.Item) error {
+	c.buf = c.buf[:0]
+	for i, it := range items {
+		if i > 0 {
+			c.buf = append(c.buf, '\n')
 		}
+		c.buf = it.AppendJSON(c.buf)
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.writeTimeout)
+	defer cancel()
+	return c.c.Write(wctx, websocket.MessageText, c.buf)
+}
+
+// Heartbeat pings without holding up writes; a pong that does not come in
+// time closes the connection, which ends the reader and so the session.
+func (c *conn) Heartbeat(ctx context.Context) error {
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, c.pingTimeout)
+		defer cancel()
+		if c.c.Ping(pctx) != nil {
+			c.c.CloseNow()
+		}
+	}()
+	return nil
+}
+
+// End closes with the code that tells the client what to do next.
+func (c *conn) End(reason error) {
+	switch {
+	case reason == nil:
+		c.c.CloseNow()
+	case errors.Is(reason, transport.ErrSlowConsumer):
+		c.c.Close(CloseSlowConsumer, "slow consumer: resume from your cursor")
+	case errors.Is(reason, transport.ErrShutdown):
+		c.c.Close(CloseServiceRestart, "gateway restarting: reconnect with your cursor")
+	default:
+		c.c.Close(websocket.StatusNormalClosure, "")
 	}
 }

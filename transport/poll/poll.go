@@ -1,0 +1,181 @@
+// Package poll is the HTTP long-polling transport. It holds no state between
+// requests: the topics and cursor of a request are the whole of it, so any
+// gateway can answer any poll. Each request is a short-lived
+// transport.Session whose queue bound is the response's message cap.
+package poll
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport"
+)
+
+// Options configure the poll handler. Zero fields take the defaults.
+type Options struct {
+	// DefaultTimeout is how long a poll waits for something new when the
+	// request names no timeout. Default 25s.
+	DefaultTimeout time.Duration
+	// MaxTimeout caps the timeout a request may ask for. Default 60s.
+	MaxTimeout time.Duration
+	// Linger is how long a poll waits after the first new message, so a
+	// burst goes out in one response. Default 15ms.
+	Linger time.Duration
+	// MaxMessages caps the messages of one response; the returned cursor
+	// continues after the last. Default 256.
+	MaxMessages int
+	// Logger receives the handler's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.DefaultTimeout <= 0 {
+		o.DefaultTimeout = 25 * time.Second
+	}
+	if o.MaxTimeout <= 0 {
+		o.MaxTimeout = 60 * time.Second
+	}
+	if o.Linger <= 0 {
+		o.Linger = 15 * time.Millisecond
+	}
+	if o.MaxMessages <= 0 {
+		o.MaxMessages = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Handler serves GET /v1/poll.
+type Handler struct {
+	hub  *transport.Hub
+	opts Options
+}
+
+// New returns the long-poll handler over hub.
+func New(hub *transport.Hub, opts Options) *Handler {
+	return &Handler{hub: hub, opts: opts.withDefaults()}
+}
+
+// ServeHTTP answers one poll: {"cursor":C2,"messages":[..]}. Without a
+// cursor the snapshot returns at once; with one, whatever is newer returns
+// at once, or the request waits up to timeout seconds for it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, err := transport.ParseRequest(r, "")
+	if err != nil {
+		transport.WriteErr(w, err)
+		return
+	}
+	if len(req.Patterns) == 0 {
+		transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, `"topics" is required`)
+		return
+	}
+	timeout, err := h.timeout(r.URL.Query().Get("timeout"))
+	if err != nil {
+		transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, err.Error())
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	s := h.hub.NewSessionLimit("poll", h.opts.MaxMessages)
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- h.hub.Subscribe(ctx, s, req.Patterns, req.From) }()
+
+	var subErr error
+	done := false
+	wait := ctx.Done()
+	var linger <-chan time.Time
+	for !done {
+		select {
+		case <-s.Wake():
+			if s.Err() != nil || s.Len() >= h.opts.MaxMessages || req.From == nil {
+				done = true
+			} else if linger == nil {
+				linger = time.After(h.opts.Linger)
+			}
+		case <-linger:
+			done = true
+		case subErr = <-subscribed:
+			subscribed = nil
+			if subErr != nil {
+				done = true
+			}
+		case <-wait:
+			done = true
+		}
+	}
+	s.Close()
+	items, _ := s.Take(nil)
+	if subscribed != nil {
+		cancel()
+		if err := <-subscribed; err != nil && !errors.Is(err, transport.ErrClosed) && !errors.Is(err, context.Canceled) &&
+			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, transport.ErrNotReady) {
+			subErr = err
+		}
+	}
+	if len(items) == 0 && r.Context().Err() == nil {
+		if subErr == nil && req.From == nil {
+			subErr = transport.ErrNotReady // no snapshot to give
+		}
+		if subErr != nil {
+			h.opts.Logger.Warn("poll subscription failed", "err", subErr)
+			transport.WriteErr(w, subErr)
+			return
+		}
+	}
+	h.respond(w, items, h.position(s, items, req.From))
+}
+
+// position is the cursor to continue from: after the last message
+// returned, or, when none was, as far as the session saw, or where the
+// request started.
+func (h *Handler) position(s *transport.Session, items []transport.Item, from *message.Cursor) []byte {
+	for i := len(items) - 1; i >= 0; i-- {
+		if len(items[i].Cursor) > 0 {
+			return items[i].Cursor
+		}
+	}
+	p := s.Position()
+	if from != nil && (p.Seq < from.Seq || p.Epoch != from.Epoch) {
+		p = *from
+	}
+	return p.AppendText(nil)
+}
+
+func (h *Handler) respond(w http.ResponseWriter, items []transport.Item, cursor []byte) {
+	n := 64
+	for _, it := range items {
+		n += len(it.JSON) + 16
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"cursor":"`...)
+	b = append(b, cursor...)
+	b = append(b, `","messages":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = it.AppendJSON(b)
+	}
+	transport.WriteJSON(w, http.StatusOK, append(b, "]}\n"...))
+}
+
+var errTimeout = errors.New(`"timeout" must be a whole number of seconds, 0 or more`)
+
+func (h *Handler) timeout(q string) (time.Duration, error) {
+	if q == "" {
+		return h.opts.DefaultTimeout, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 {
+		return 0, errTimeout
+	}
+	return min(time.Duration(n)*time.Second, h.opts.MaxTimeout), nil
+}

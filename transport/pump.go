@@ -1,0 +1,61 @@
+package transport
+
+import (
+	"context"
+	"time"
+)
+
+// Conn is the part of a streaming transport that differs from the others:
+// how messages are framed and written, how liveness is shown, how an end is
+// told.
+type Conn interface {
+	// Write frames the items and writes them in one go.
+	Write(ctx context.Context, items []Item) error
+	// Heartbeat shows the subscriber that the connection is alive.
+	Heartbeat(ctx context.Context) error
+	// End tells the subscriber why its session ended and closes the
+	// connection. reason is nil when the connection itself failed.
+	End(reason error)
+}
+
+// Pump writes what s queues to c until s ends or ctx is done: everything
+// queued when it wakes goes to one Write, and a quiet connection gets a
+// Heartbeat every heartbeat. Items queued before a shutdown are written
+// before the end is told; on a slow consumer they are dropped, since the
+// subscriber resumes from its cursor anyway.
+func Pump(ctx context.Context, s *Session, c Conn, heartbeat time.Duration) {
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+	var items []Item
+	for {
+		select {
+		case <-ctx.Done():
+			c.End(nil)
+			return
+		case <-beat.C:
+			if c.Heartbeat(ctx) != nil {
+				c.End(nil)
+				return
+			}
+		case <-s.Wake():
+			var end error
+			items, end = s.Take(items)
+			if end == ErrSlowConsumer {
+				c.End(end)
+				return
+			}
+			if len(items) > 0 {
+				err := c.Write(ctx, items)
+				clear(items) // let frames be collected
+				if err != nil {
+					c.End(nil)
+					return
+				}
+			}
+			if end != nil {
+				c.End(end)
+				return
+			}
+		}
+	}
+}
