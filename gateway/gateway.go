@@ -87,9 +87,9 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		Poll:           poll.New(g.hub, pollOpts),
 		AllowedOrigins: cfg.AllowedOrigins,
 		Static:         static.Handler(),
-		Ready:        g.Ready,
-		Gatherer:     reg,
-		Logger:       cfg.Logger,
+		Ready:          g.Ready,
+		Gatherer:       reg,
+		Logger:         cfg.Logger,
 	})
 	return g, nil
 }
