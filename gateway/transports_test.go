@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// publishEvents publishes events from..to (inclusive) on topic, numbered
+// by n, one request each, and returns the cursor after each.
+func publishEvents(t *testing.T, base, topic string, from, to int) []string {
+	t.Helper()
+	var cursors []string
+	for n := from; n <= to; n++ {
+		code, body := publish(t, base, testToken, "", fmt.Sprintf(`{"topic":%q,"kind":"event","data":{"n":%d}}`, topic, n))
+		if code != 200 {
+			t.Errorf("publish: %d %s", code, body)
+			return cursors
+		}
+		var r struct{ Cursor string }
+		if err := json.Unmarshal([]byte(body), &r); err != nil || r.Cursor == "" {
+			t.Errorf("publish response %s", body)
+			return cursors
+		}
+		cursors = append(cursors, r.Cursor)
+	}
+	return cursors
+}
+
+// readUntil feeds the ledger until done says so.
+func readUntil(t *testing.T, s subscription, l *ledger, done func() bool) {
+	t.Helper()
+	for !done() {
+		m, err := s.next(15 * time.Second)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		l.take(m)
+	}
+}
+
+func lastEvent(l *ledger, topic string) int {
+	seen := l.events[topic]
+	if len(seen) == 0 {
+		return -1
+	}
+	return seen[len(seen)-1]
+}
+
+// Fresh subscribe while events are being published: a snapshot, then every
+// later event, nothing lost between the two.
+func TestFreshSubscribeSnapshotThenLive(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			_, srv := testGateway(t, Config{})
+			publishEvents(t, srv.URL, "ev.a", 0, 9)
+			done := make(chan struct{})
+			go func() { defer close(done); publishEvents(t, srv.URL, "ev.a", 10, 79) }()
+			s := subscribe(t, tr, srv.URL, "ev.*", "")
+			defer s.close()
+			l := newLedger(t)
+			m, err := s.next(10 * time.Second)
+			if err != nil || m.Type != "snapshot" || m.Reset || len(m.Items) != 1 {
+				t.Fatalf("first message %+v, %v; want a snapshot", m, err)
+			}
+			l.take(m)
+			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 79 })
+			<-done
+		})
+	}
+}
+
+// Resume within retention: everything after the cursor, no snapshot, in
+// order, then live.
+func TestResumeWithinRetention(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			_, srv := testGateway(t, Config{})
+			cursors := publishEvents(t, srv.URL, "ev.a", 0, 9)
+			publishEvents(t, srv.URL, "ev.a", 10, 19)
+			s := subscribe(t, tr, srv.URL, "ev.a", cursors[9])
+			defer s.close()
+			m, err := s.next(10 * time.Second)
+			if err != nil || m.Type != "update" || !strings.Contains(string(m.Data), `"n":10`) {
+				t.Fatalf("first message after resume: %+v %v", m, err)
+			}
+			l := newLedger(t)
+			l.take(m)
+			go publishEvents(t, srv.URL, "ev.a", 20, 24)
+			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 24 })
+		})
+	}
+}
+
+// A cursor older than retention gets a snapshot with reset, then live.
+func TestResumePastRetentionResets(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			cfg := Config{}
+			cfg.Stream.MaxPerTopic = 5
+			cfg.Hub.RingSize = 4
+			_, srv := testGateway(t, cfg)
+			cursors := publishEvents(t, srv.URL, "ev.a", 0, 29)
+			s := subscribe(t, tr, srv.URL, "ev.a", cursors[1])
+			defer s.close()
+			m, err := s.next(10 * time.Second)
+			if err != nil || m.Type != "snapshot" || !m.Reset || len(m.Items) != 1 ||
+				!strings.Contains(string(m.Items[0].Data), `"n":29`) {
+				t.Fatalf("got %+v %v; want a reset snapshot holding event 29", m, err)
+			}
+			l := newLedger(t)
+			l.take(m)
+			go publishEvents(t, srv.URL, "ev.a", 30, 32)
+			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 32 })
+		})
+	}
+}
+
+// A client switches WebSocket -> SSE -> long poll mid-stream with its
+// cursor and sees every event exactly once, in order.
+func TestSwitchTransportsMidStream(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	done := make(chan struct{})
+	go func() { defer close(done); publishEvents(t, srv.URL, "ev.a", 0, 149) }()
+	l := newLedger(t)
+	for i, tr := range []string{"ws", "sse", "poll", "ws"} {
+		s := subscribe(t, tr, srv.URL, "ev.a", l.cursor)
+		target := 40 * (i + 1)
+		if i == 3 {
+			target = 149
+		}
+		readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") >= target })
+		s.close()
+	}
+	<-done
+	if got := l.events["ev.a"]; got[0] != 0 || len(got) != 150 {
+		t.Fatalf("saw %d events starting at %d", len(got), got[0])
+	}
+}
+
+func TestStreamingEndpointsRefuseBadInput(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	tests := []struct {
+		path, lastEventID string
+		status            int
+		code              string
+	}{
+		{"/v1/sse?topics=a&cursor=nope", "", 400, "bad_cursor"},
+		{"/v1/sse?topics=a", "nope", 400, "bad_cursor"},
+		{"/v1/sse", "", 400, "bad_request"},
+		{"/v1/sse?topics=a..b", "", 400, "bad_topic"},
+		{"/v1/poll?topics=a&cursor=nope", "", 400, "bad_cursor"},
+		{"/v1/poll?topics=a&timeout=soon", "", 400, "bad_request"},
+		{"/v1/poll?topics=a&timeout=-1", "", 400, "bad_request"},
+		{"/v1/poll", "", 400, "bad_request"},
+		{"/v1/poll?topics=>,a.>.b", "", 400, "bad_topic"},
+	}
+	for _, tt := range tests {
+		req := mustRequest(t, "GET", srv.URL+tt.path)
+		if tt.lastEventID != "" {
+			req.Header.Set("Last-Event-ID", tt.lastEventID)
+		}
+		status, body := do(t, req)
+		var e apiError
+		if status != tt.status || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != tt.code {
+			t.Errorf("GET %s: %d %s, want %d %s", tt.path, status, body, tt.status, tt.code)
+		}
+	}
+}
