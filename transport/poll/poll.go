@@ -82,17 +82,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	// The wait for new messages starts once the subscription has queued
+	// the backlog, so even timeout=0 returns what is already there; the
+	// backlog itself is bounded by the request and replayLimit.
+	ctx, cancel := context.WithTimeout(r.Context(), timeout+replayLimit)
 	defer cancel()
 	s := h.hub.NewSessionLimit("poll", h.opts.MaxMessages)
 	subscribed := make(chan error, 1)
 	go func() { subscribed <- h.hub.Subscribe(ctx, s, req.Patterns, req.From) }()
 
 	var subErr error
-	done := false
-	wait := ctx.Done()
-	var linger <-chan time.Time
-	for !done {
+	var wait, linger <-chan time.Time
+	for done := false; !done; {
 		select {
 		case <-s.Wake():
 			if s.Err() != nil || s.Len() >= h.opts.MaxMessages || req.From == nil {
@@ -106,8 +107,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			subscribed = nil
 			if subErr != nil {
 				done = true
+			} else if linger == nil {
+				wait = time.After(timeout)
 			}
 		case <-wait:
+			done = true
+		case <-ctx.Done():
 			done = true
 		}
 	}
@@ -166,6 +171,9 @@ func (h *Handler) respond(w http.ResponseWriter, items []transport.Item, cursor 
 	}
 	transport.WriteJSON(w, http.StatusOK, append(b, "]}\n"...))
 }
+
+// replayLimit bounds how long a poll may spend reading its backlog.
+const replayLimit = 10 * time.Second
 
 var errTimeout = errors.New(`"timeout" must be a whole number of seconds, 0 or more`)
 
