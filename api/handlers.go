@@ -112,13 +112,11 @@ func publish(pub Publisher, hub *transport.Hub) http.HandlerFunc {
 			}
 			return
 		}
-		var seq uint64
-		for i, u := range updates {
-			if seq, err = pub.PublishSeq(r.Context(), u); err != nil {
-				transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
-					fmt.Sprintf("published %d of %d updates, then: %v", i, len(updates), err))
-				return
-			}
+		seq, n, err := pub.PublishBatch(r.Context(), updates)
+		if err != nil {
+			transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
+				fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err))
+			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), publishVisible)
 		_ = hub.Await(ctx, seq)

@@ -12,10 +12,10 @@ import (
 	"github.com/tickerd/tickerd/transport"
 )
 
-// Publisher stores updates in the stream (stream.Stream) and says at which
-// sequence.
+// Publisher stores updates in the stream, in order (stream.Stream). It
+// returns the sequence of the last, and on error how many were stored.
 type Publisher interface {
-	PublishSeq(ctx context.Context, u message.Update) (uint64, error)
+	PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error)
 }
 
 // New returns the gateway's HTTP handler.

@@ -29,6 +29,14 @@ func publishEvents(t *testing.T, base, topic string, from, to int) []string {
 	return cursors
 }
 
+// publishBackground runs publishEvents on its own goroutine; the test must
+// call the returned wait before it ends, so no request outlives the server.
+func publishBackground(t *testing.T, base, topic string, from, to int) (wait func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); publishEvents(t, base, topic, from, to) }()
+	return func() { <-done }
+}
+
 // readUntil feeds the ledger until done says so.
 func readUntil(t *testing.T, s subscription, l *ledger, done func() bool) {
 	t.Helper()
@@ -56,8 +64,8 @@ func TestFreshSubscribeSnapshotThenLive(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			_, srv := testGateway(t, Config{})
 			publishEvents(t, srv.URL, "ev.a", 0, 9)
-			done := make(chan struct{})
-			go func() { defer close(done); publishEvents(t, srv.URL, "ev.a", 10, 79) }()
+			wait := publishBackground(t, srv.URL, "ev.a", 10, 79)
+			defer wait()
 			s := subscribe(t, tr, srv.URL, "ev.*", "")
 			defer s.close()
 			l := newLedger(t)
@@ -67,7 +75,6 @@ func TestFreshSubscribeSnapshotThenLive(t *testing.T) {
 			}
 			l.take(m)
 			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 79 })
-			<-done
 		})
 	}
 }
@@ -88,7 +95,7 @@ func TestResumeWithinRetention(t *testing.T) {
 			}
 			l := newLedger(t)
 			l.take(m)
-			go publishEvents(t, srv.URL, "ev.a", 20, 24)
+			defer publishBackground(t, srv.URL, "ev.a", 20, 24)()
 			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 24 })
 		})
 	}
@@ -112,7 +119,7 @@ func TestResumePastRetentionResets(t *testing.T) {
 			}
 			l := newLedger(t)
 			l.take(m)
-			go publishEvents(t, srv.URL, "ev.a", 30, 32)
+			defer publishBackground(t, srv.URL, "ev.a", 30, 32)()
 			readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == 32 })
 		})
 	}
@@ -122,8 +129,8 @@ func TestResumePastRetentionResets(t *testing.T) {
 // cursor and sees every event exactly once, in order.
 func TestSwitchTransportsMidStream(t *testing.T) {
 	_, srv := testGateway(t, Config{})
-	done := make(chan struct{})
-	go func() { defer close(done); publishEvents(t, srv.URL, "ev.a", 0, 149) }()
+	wait := publishBackground(t, srv.URL, "ev.a", 0, 149)
+	defer wait()
 	l := newLedger(t)
 	for i, tr := range []string{"ws", "sse", "poll", "ws"} {
 		s := subscribe(t, tr, srv.URL, "ev.a", l.cursor)
@@ -134,7 +141,6 @@ func TestSwitchTransportsMidStream(t *testing.T) {
 		readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") >= target })
 		s.close()
 	}
-	<-done
 	if got := l.events["ev.a"]; got[0] != 0 || len(got) != 150 {
 		t.Fatalf("saw %d events starting at %d", len(got), got[0])
 	}

@@ -95,18 +95,61 @@ func (s *Stream) Publish(ctx context.Context, u message.Update) error {
 
 // PublishSeq is Publish returning the stream sequence the update got.
 func (s *Stream) PublishSeq(ctx context.Context, u message.Update) (uint64, error) {
-	if err := message.ValidateTopic(u.Topic); err != nil {
+	m, err := s.natsMsg(u)
+	if err != nil {
 		return 0, err
 	}
-	m := nats.NewMsg(s.prefix + u.Topic)
-	m.Data = u.Data
-	m.Header.Set(HeaderKind, u.Kind.String())
-	m.Header.Set(HeaderTime, u.Time.UTC().Format(timeHeaderLayout))
 	ack, err := s.js.PublishMsg(ctx, m)
 	if err != nil {
 		return 0, err
 	}
 	return ack.Sequence, nil
+}
+
+// PublishBatch stores updates in order, sending them all before waiting
+// for the acknowledgements, and returns the sequence of the last. On error
+// it says how many were stored (the first n of them).
+func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(us))
+	for _, u := range us {
+		m, err := s.natsMsg(u)
+		if err == nil {
+			var f jetstream.PubAckFuture
+			if f, err = s.js.PublishMsgAsync(m); err == nil {
+				futures = append(futures, f)
+				continue
+			}
+		}
+		// Stop sending; what was sent is still acknowledged below.
+		last, n, _ = s.await(ctx, futures)
+		return last, n, err
+	}
+	return s.await(ctx, futures)
+}
+
+func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (last uint64, n int, err error) {
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			last = ack.Sequence
+		case err := <-f.Err():
+			return last, i, err
+		case <-ctx.Done():
+			return last, i, ctx.Err()
+		}
+	}
+	return last, len(futures), nil
+}
+
+func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
+	if err := message.ValidateTopic(u.Topic); err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(s.prefix + u.Topic)
+	m.Data = u.Data
+	m.Header.Set(HeaderKind, u.Kind.String())
+	m.Header.Set(HeaderTime, u.Time.UTC().Format(timeHeaderLayout))
+	return m, nil
 }
 
 const timeHeaderLayout = "2006-01-02T15:04:05.000000000Z"

@@ -151,8 +151,11 @@ func (c *conn) End(reason error) {
 	_ = c.Write(context.Background(), []transport.Item{{Frame: f}})
 }
 
+// flush writes and flushes under a deadline, then lifts it: on HTTP/2 a
+// deadline left to expire resets the stream even when nothing is written.
 func (c *conn) flush() error {
 	_ = c.rc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	defer c.rc.SetWriteDeadline(time.Time{})
 	_, err := c.w.Write(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
