@@ -30,8 +30,16 @@ race:
 bench-hub:
 	$(GO) test -run XXX -bench Fanout -benchmem ./transport/
 
-# System packages and modules the tests need (Debian; run as root).
+# System packages and modules the tests need (Debian; run as root): real
+# nginx and HAProxy for the proxy tests, Chromium for the browser tests.
+# Tests that need a missing one skip outside CI and fail under CI=true.
+SYSTEM_PACKAGES = nginx haproxy chromium
 deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 	$(GO) mod download
 
 clean:
