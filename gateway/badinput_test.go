@@ -177,3 +177,24 @@ func TestWebSocketNeedsUpgrade(t *testing.T) {
 		t.Fatalf("plain GET on /v1/ws: %d, want a 4xx", resp.StatusCode)
 	}
 }
+
+// A client that stops answering pings is dropped after the heartbeat.
+func TestWebSocketIdleTimeout(t *testing.T) {
+	cfg := Config{}
+	cfg.WebSocket.Heartbeat = 100 * time.Millisecond
+	g, srv := testGateway(t, cfg)
+	// This client never reads, so it never answers a ping.
+	_ = dialWS(t, srv.URL, "?topics=a")
+	awaitSessions := func(want int) {
+		deadline := time.After(10 * time.Second)
+		for g.Hub().SessionCount() != want {
+			select {
+			case <-deadline:
+				t.Fatalf("%d sessions, want %d", g.Hub().SessionCount(), want)
+			case <-time.After(5 * time.Millisecond): // the server decides; nothing to await
+			}
+		}
+	}
+	awaitSessions(1)
+	awaitSessions(0)
+}
