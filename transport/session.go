@@ -32,7 +32,6 @@ type Session struct {
 	wake   chan struct{}
 	room   chan struct{} // signalled by Take, for a replay waiting for room
 	done   chan struct{}
-	merged uint64 // pending state updates replaced, for metrics
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -88,14 +87,25 @@ func (s *Session) Len() int {
 }
 
 // Send queues a message that answers the subscriber (hello, ack, error).
-// Such messages are few and always fit: they may exceed the queue limit.
-func (s *Session) Send(f *Frame) {
+// Such messages are few and always fit: they may exceed the queue limit, as
+// may the updates a resume queues under the hub lock when it hands over to
+// the fan-out.
+func (s *Session) Send(f *Frame) { s.enqueue(f, true) }
+
+// enqueue appends f if the session runs and, unless force, has room. It
+// reports whether f was queued, and why the session ended if it has.
+func (s *Session) enqueue(f *Frame, force bool) (queued bool, end error) {
 	s.mu.Lock()
-	if s.err == nil {
+	end = s.err
+	if end == nil && (force || len(s.queue) < s.limit) {
 		s.queue = append(s.queue, Item{Frame: f})
+		queued = true
 	}
 	s.mu.Unlock()
-	s.signal()
+	if queued {
+		s.signal()
+	}
+	return queued, end
 }
 
 // push queues an update from the fan-out without ever blocking it. When the
@@ -104,54 +114,55 @@ func (s *Session) Send(f *Frame) {
 // not fit ends the session with ErrSlowConsumer. It reports whether f was
 // queued.
 func (s *Session) push(f *Frame) bool {
-	s.mu.Lock()
-	if s.err != nil {
-		s.mu.Unlock()
-		return false
+	if queued, end := s.enqueue(f, false); queued || end != nil {
+		return queued
 	}
-	if len(s.queue) < s.limit {
-		s.queue = append(s.queue, Item{Frame: f})
-		s.mu.Unlock()
-		s.signal()
+	if f.Kind == message.State && s.merge(f) {
 		return true
 	}
-	if f.Kind == message.State {
-		for i := len(s.queue) - 1; i >= 0; i-- {
-			old := s.queue[i]
-			if old.Frame.Type == "update" && old.Kind == message.State && old.Topic == f.Topic {
-				copy(s.queue[i:], s.queue[i+1:])
-				s.queue[len(s.queue)-1] = Item{Frame: f, Merged: old.Merged + 1}
-				s.merged++
-				s.mu.Unlock()
-				s.hub.metrics.merged.Inc()
-				s.signal()
-				return true
-			}
-		}
-	}
-	s.mu.Unlock()
 	s.hub.metrics.slow.Inc()
 	s.end(ErrSlowConsumer)
 	return false
+}
+
+// merge replaces the pending state update of f's topic with f, at the back
+// of the queue, or appends f if the queue drained meanwhile.
+func (s *Session) merge(f *Frame) bool {
+	s.mu.Lock()
+	merged := false
+	if len(s.queue) < s.limit {
+		s.queue = append(s.queue, Item{Frame: f})
+	} else {
+		for i := len(s.queue) - 1; i >= 0; i-- {
+			old := s.queue[i]
+			if old.Type == "update" && old.Kind == message.State && old.Topic == f.Topic {
+				copy(s.queue[i:], s.queue[i+1:])
+				s.queue[len(s.queue)-1] = Item{Frame: f, Merged: old.Merged + 1}
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.mu.Unlock()
+	if merged {
+		s.hub.metrics.merged.Inc()
+	}
+	s.signal()
+	return true
 }
 
 // pushWait queues a replayed update, waiting for room: replay runs before
 // the session takes live updates, so it may wait without holding anyone up.
 func (s *Session) pushWait(ctx context.Context, f *Frame) error {
 	for {
-		s.mu.Lock()
-		if s.err != nil {
-			err := s.err
-			s.mu.Unlock()
-			return err
+		queued, end := s.enqueue(f, false)
+		if queued || end != nil {
+			return end
 		}
-		if len(s.queue) < s.limit {
-			s.queue = append(s.queue, Item{Frame: f})
-			s.mu.Unlock()
-			s.signal()
-			return nil
-		}
-		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -159,17 +170,6 @@ func (s *Session) pushWait(ctx context.Context, f *Frame) error {
 		case <-s.room:
 		}
 	}
-}
-
-// pushForce queues an update under the hub lock at the end of a replay, when
-// waiting is not allowed; the few updates this covers may exceed the limit.
-func (s *Session) pushForce(f *Frame) {
-	s.mu.Lock()
-	if s.err == nil {
-		s.queue = append(s.queue, Item{Frame: f})
-	}
-	s.mu.Unlock()
-	s.signal()
 }
 
 func (s *Session) signal() {

@@ -46,7 +46,7 @@ func (h *Hub) attach(s *Session, patterns []string, reset bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	head := h.head.Load()
-	s.pushForce(snapshotFrame(message.Cursor{Epoch: h.epoch, Seq: head}, reset, h.latest(patterns)))
+	s.Send(snapshotFrame(message.Cursor{Epoch: h.epoch, Seq: head}, reset, h.latest(patterns)))
 	for _, p := range patterns {
 		h.index(s, p)
 	}
@@ -139,7 +139,7 @@ func (h *Hub) finishResume(s *Session, patterns []string, pos uint64) bool {
 	}
 	for _, f := range rest {
 		if matchAny(patterns, f.Topic) {
-			s.pushForce(f)
+			s.Send(f)
 		}
 		pos = f.Seq
 	}

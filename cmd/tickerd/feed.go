@@ -43,12 +43,11 @@ func runFeed(ctx context.Context, args []string, stderr io.Writer) error {
 	var sp feed.SportsOptions
 	streamFlags(fs, &so)
 	feeds := feedFlags(fs, &st, &sp)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	logger := logFlags(fs, stderr)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, *logLevel, *logJSON)
+	log, err := logger()
 	if err != nil {
 		return err
 	}

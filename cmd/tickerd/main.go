@@ -65,14 +65,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func newLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, level)
+// logFlags adds --log-level and --log-json to fs; the returned func builds
+// the logger they describe, once fs is parsed.
+func logFlags(fs *flag.FlagSet, w io.Writer) func() (*slog.Logger, error) {
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	json := fs.Bool("log-json", false, "log JSON lines instead of text")
+	return func() (*slog.Logger, error) {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(*level)); err != nil {
+			return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *level)
+		}
+		opts := &slog.HandlerOptions{Level: l}
+		if *json {
+			return slog.New(slog.NewJSONHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
-	opts := &slog.HandlerOptions{Level: l}
-	if json {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
 }

@@ -34,12 +34,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", 256, "most messages in one long-poll response")
 	streamFlags(fs, &cfg.Stream)
 	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	logger := logFlags(fs, stderr)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, *logLevel, *logJSON)
+	log, err := logger()
 	if err != nil {
 		return err
 	}
