@@ -25,13 +25,13 @@ type Session struct {
 	hub       *Hub
 	transport string
 
-	mu     sync.Mutex
-	queue  []Item
-	limit  int
-	err    error // set once, when the session ends
-	wake   chan struct{}
-	room   chan struct{} // signalled by Take, for a replay waiting for room
-	done   chan struct{}
+	mu    sync.Mutex
+	queue []Item
+	limit int
+	err   error // set once, when the session ends
+	wake  chan struct{}
+	room  chan struct{} // signalled by Take, for a replay waiting for room
+	done  chan struct{}
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
