@@ -151,7 +151,13 @@ func TestWebSocketBadInputKeepsConnection(t *testing.T) {
 	// Still subscribed and serving after all that.
 	ws.send(`{"type":"subscribe","id":9,"topics":["stocks.AAPL"]}`)
 	ws.expect("ack")
-	ws.expect("snapshot")
+	snap := ws.expect("snapshot")
+	// A cursor is for the first subscription only: replaying behind live
+	// updates would move the client's position backwards.
+	ws.send(`{"type":"subscribe","id":10,"topics":["b"],"cursor":"` + snap.Cursor + `"}`)
+	if e := ws.expect("error"); e.Code != "bad_request" || string(e.ID) != "10" {
+		t.Fatalf("cursor on a later subscription: %+v", e)
+	}
 	mustPublish(t, srv.URL, `{"topic":"stocks.AAPL","kind":"state","data":{"p":2}}`)
 	ws.expect("update")
 

@@ -120,6 +120,17 @@ func TestWebSocketResume(t *testing.T) {
 			if u := ws2.expect("update"); string(u.Data) != `{"n":20}` {
 				t.Fatalf("live after resume = %+v", u)
 			}
+			// The same resume by command on a connection opened with no
+			// topics: how a client probes WebSocket before switching to it.
+			ws3 := dialWS(t, srv.URL, "")
+			ws3.expect("hello")
+			ws3.send(`{"type":"subscribe","id":1,"topics":["sports.>"],"cursor":"` + cursors[14] + `"}`)
+			ws3.expect("ack")
+			for i := 15; i <= 20; i++ {
+				if u := ws3.expect("update"); string(u.Data) != fmt.Sprintf(`{"n":%d}`, i) {
+					t.Fatalf("resume by command: %+v, want n=%d", u, i)
+				}
+			}
 		})
 	}
 }

@@ -52,15 +52,21 @@ func (h *Hub) Command(ctx context.Context, s *Session, raw []byte) error {
 		s.Send(AckFrame(id))
 		return nil
 	}
+	have := h.Patterns(s)
 	var from *message.Cursor
 	if c.Cursor != "" {
 		cur, err := message.ParseCursor(c.Cursor)
 		if err != nil {
 			return fail(CodeBadCursor, err.Error())
 		}
+		if have > 0 {
+			// Replaying behind live updates would move the client's
+			// position backwards.
+			return fail(CodeBadRequest, "a cursor is only taken on a connection's first subscription")
+		}
 		from = &cur
 	}
-	if h.Patterns(s)+len(patterns) > h.opts.MaxTopics {
+	if have+len(patterns) > h.opts.MaxTopics {
 		// Only this session's reader subscribes it, so the count holds.
 		return fail(CodeTooManyTopic, ErrTooManyTopics.Error())
 	}
