@@ -92,7 +92,7 @@ const publishVisible = 2 * time.Second
 // {"published":N,"cursor":C}, C the position after the last update, once
 // this gateway has routed it: a snapshot read after the publish returns
 // holds what was published.
-func publish(pub Publisher, hub *transport.Hub) http.HandlerFunc {
+func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		updates, err := feed.DecodeUpdates(r.Body, time.Now())
 		if err != nil {
@@ -112,7 +112,9 @@ func publish(pub Publisher, hub *transport.Hub) http.HandlerFunc {
 			}
 			return
 		}
-		seq, n, err := pub.PublishBatch(r.Context(), updates)
+		pctx, cancel := context.WithTimeout(r.Context(), timeout)
+		seq, n, err := pub.PublishBatch(pctx, updates)
+		cancel()
 		if err != nil {
 			transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
 				fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,6 +16,9 @@ type Options struct {
 	PublishToken string
 	// MaxBody bounds a request body, in bytes. Default 1 MiB.
 	MaxBody int64
+	// PublishTimeout bounds how long a publish waits for JetStream to
+	// store it; past it the publish fails with 503. Default 5s.
+	PublishTimeout time.Duration
 	// WebSocket, SSE and Poll serve /v1/ws, /v1/sse and /v1/poll.
 	WebSocket, SSE, Poll http.Handler
 	// AllowedOrigins are the browser origins ("https://example.com",
@@ -36,6 +40,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
+	}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = 5 * time.Second
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer

@@ -57,7 +57,7 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 			})
 		})
 		r.With(requireBearer(opts.PublishToken), limitBody(opts.MaxBody)).
-			Method(http.MethodPost, "/publish", publish(pub, hub))
+			Method(http.MethodPost, "/publish", publish(pub, hub, opts.PublishTimeout))
 	})
 	if opts.Static != nil {
 		r.Method(http.MethodGet, "/*", opts.Static)

@@ -43,6 +43,8 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxBody bounds a request body. Default 1 MiB.
 	MaxBody int64
+	// PublishTimeout bounds a publish's wait for JetStream. Default 5s.
+	PublishTimeout time.Duration
 	// DrainTimeout bounds how long shutdown waits for subscribers to be
 	// told and let go. Default 10s.
 	DrainTimeout time.Duration

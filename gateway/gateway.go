@@ -82,6 +82,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g.handler = api.New(g.hub, g.stream, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
+		PublishTimeout: cfg.PublishTimeout,
 		WebSocket:      ws.New(g.hub, wsOpts),
 		SSE:            sse.New(g.hub, sseOpts),
 		Poll:           poll.New(g.hub, pollOpts),
