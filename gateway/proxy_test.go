@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tickerd/tickerd/embednats"
 	"github.com/tickerd/tickerd/internal/proxytest"
 )
 
@@ -57,4 +58,44 @@ func TestThroughDefaultNginx(t *testing.T) {
 		t.Fatalf("WebSocket through default nginx: %v %v, want 426 from the gateway", resp, err)
 	}
 	t.Logf("nginx without upgrade headers: the gateway saw no Upgrade and answered %d", resp.StatusCode)
+}
+
+// Behind HAProxy balancing round-robin with no stickiness, consecutive
+// polls, SSE reconnects and WebSocket connections land on alternating
+// gateways; the cursor alone carries the client through.
+func TestRoundRobinWithoutStickiness(t *testing.T) {
+	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	_, a := testGateway(t, Config{NATSURL: ns.ClientURL()})
+	_, b := testGateway(t, Config{NATSURL: ns.ClientURL()})
+	base := proxytest.HAProxy{Upstreams: []string{
+		strings.TrimPrefix(a.URL, "http://"), strings.TrimPrefix(b.URL, "http://"),
+	}}.Start(t)
+
+	l := newLedger(t)
+	var start struct{ Cursor string }
+	getJSON(t, a.URL+"/v1/snapshot?topics=ev.a", &start)
+	l.cursor = start.Cursor
+	next := 0
+	for round := range 12 {
+		tr := transports[round%3]
+		publishEvents(t, []string{a.URL, b.URL}[round%2], "ev.a", next, next+4)
+		next += 5
+		s := subscribe(t, tr, base, "ev.a", l.cursor)
+		readUntil(t, s, l, func() bool { return lastEvent(l, "ev.a") == next-1 })
+		s.close()
+	}
+	if got := l.events["ev.a"]; len(got) != next || got[0] != 0 {
+		t.Fatalf("saw %d of %d events from %d", len(got), next, got[0])
+	}
+	for _, g := range []string{a.URL, b.URL} {
+		for _, tr := range transports {
+			if metric(t, g, `tickerd_sessions_opened_total{transport="`+tr+`"}`) == 0 {
+				t.Errorf("gateway %s served no %s session: the proxy did not spread the load", g, tr)
+			}
+		}
+	}
 }

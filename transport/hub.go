@@ -207,6 +207,7 @@ func (h *Hub) NewSessionLimit(transport string, limit int) *Session {
 		return s
 	}
 	h.metrics.sessions.WithLabelValues(transport).Inc()
+	h.metrics.opened.WithLabelValues(transport).Inc()
 	return s
 }
 

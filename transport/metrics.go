@@ -9,6 +9,7 @@ type metrics struct {
 	merged     prometheus.Counter
 	slow       prometheus.Counter
 	sessions   *prometheus.GaugeVec
+	opened     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,9 +34,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tickerd_sessions",
 			Help: "Open subscriber sessions by transport.",
 		}, []string{"transport"}),
+		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickerd_sessions_opened_total",
+			Help: "Subscriber sessions opened, by transport (a long poll is one).",
+		}, []string{"transport"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.deliveries, m.merged, m.slow, m.sessions)
+		reg.MustRegister(m.received, m.deliveries, m.merged, m.slow, m.sessions, m.opened)
 	}
 	return m
 }

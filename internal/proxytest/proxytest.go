@@ -149,3 +149,50 @@ func awaitListening(t testing.TB, port int, logs func() string) {
 		time.Sleep(20 * time.Millisecond) // polling a port: no event to await
 	}
 }
+
+// HAProxy balances round-robin across Upstreams (host:port), with no
+// stickiness: each new connection goes to the next gateway.
+type HAProxy struct {
+	Upstreams []string
+}
+
+const haproxyConf = `global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+  timeout tunnel 1h
+  option http-server-close
+frontend web
+  bind 127.0.0.1:{{.Port}}
+  default_backend gateways
+backend gateways
+  balance roundrobin
+{{- range $i, $u := .Upstreams}}
+  server g{{$i}} {{$u}}
+{{- end}}
+`
+
+// Start runs HAProxy and returns its base URL. It stops when the test ends.
+func (h HAProxy) Start(t testing.TB) string {
+	t.Helper()
+	bin := Require(t, "haproxy")
+	dir := t.TempDir()
+	port := FreePort(t)
+	var conf bytes.Buffer
+	err := template.Must(template.New("haproxy").Parse(haproxyConf)).Execute(&conf, map[string]any{
+		"Port": port, "Upstreams": h.Upstreams,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(path, conf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := run(t, exec.Command(bin, "-db", "-f", path))
+	awaitListening(t, port, out.String)
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
