@@ -94,15 +94,9 @@ func validToken(tok string, pattern, last bool) error {
 	return nil
 }
 
-// IsWildcard reports whether a valid pattern holds "*" or ">".
-func IsWildcard(p string) bool {
-	for _, tok := range strings.Split(p, ".") {
-		if tok == "*" || tok == ">" {
-			return true
-		}
-	}
-	return false
-}
+// IsWildcard reports whether a valid pattern holds "*" or ">": in a valid
+// pattern they can only be whole tokens.
+func IsWildcard(p string) bool { return strings.ContainsAny(p, "*>") }
 
 // Match reports whether the valid pattern p matches the valid topic t.
 // It does not allocate.
