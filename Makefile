@@ -5,7 +5,7 @@ GO      ?= go
 GOFLAGS ?=
 export GOFLAGS
 
-.PHONY: run build test vet fmt-check race bench-hub deps clean
+.PHONY: run build test vet fmt-check race bench-hub deps clean es5-check
 
 run:
 	$(GO) run ./cmd/tickerd serve
@@ -14,7 +14,7 @@ build:
 	$(GO) build -o bin/tickerd ./cmd/tickerd
 
 # Everything CI checks: formatting, vet, and the race-enabled test suite.
-test: fmt-check vet race
+test: fmt-check vet es5-check race
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -25,6 +25,11 @@ vet:
 
 race:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The browser scripts parse as ES5 (old browsers, no build step) and stay
+# within their gzipped size budget. Needs `make deps` (acorn, from npm).
+es5-check:
+	node tools/es5check/check.js static/ticker.js static/ticker-widget.js
 
 # The hub's fan-out micro-benchmark: ns and allocations per delivery.
 bench-hub:
@@ -41,6 +46,7 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	$(GO) mod download
+	npm ci --prefix tools/es5check
 
 clean:
 	rm -rf bin

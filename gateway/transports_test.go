@@ -129,11 +129,19 @@ func TestResumePastRetentionResets(t *testing.T) {
 // cursor and sees every event exactly once, in order.
 func TestSwitchTransportsMidStream(t *testing.T) {
 	_, srv := testGateway(t, Config{})
-	wait := publishBackground(t, srv.URL, "ev.a", 0, 149)
-	defer wait()
 	l := newLedger(t)
 	for i, tr := range []string{"ws", "sse", "poll", "ws"} {
 		s := subscribe(t, tr, srv.URL, "ev.a", l.cursor)
+		if i == 0 {
+			// Publishing starts once the first snapshot (empty) is read,
+			// so that every event comes as an update.
+			m, err := s.next(10 * time.Second)
+			if err != nil || m.Type != "snapshot" || len(m.Items) != 0 {
+				t.Fatalf("first message %+v, %v; want an empty snapshot", m, err)
+			}
+			l.take(m)
+			defer publishBackground(t, srv.URL, "ev.a", 0, 149)()
+		}
 		target := 40 * (i + 1)
 		if i == 3 {
 			target = 149

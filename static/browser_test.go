@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tickerd/tickerd/embednats"
@@ -179,6 +181,39 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
+	// What the page throws or logs is shown when the test fails.
+	var mu sync.Mutex
+	var logs []string
+	note := func(s string) { mu.Lock(); logs = append(logs, s); mu.Unlock() }
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := d.Text
+			if d.Exception != nil {
+				desc += " " + d.Exception.Description
+			}
+			note(fmt.Sprintf("page exception at %s:%d: %s", d.URL, d.LineNumber+1, desc))
+		case *runtime.EventConsoleAPICalled:
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			note(fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range logs {
+				t.Log(l)
+			}
+		}
+	})
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
@@ -371,7 +406,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 		var png []byte
 		if err == nil {
-			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", page.path, err)

@@ -1,29 +1,20 @@
 // Package static holds the browser side of Tickerd, built into the binary:
-// the demo page, the client and widget scripts, their CSS.
+// the client (ticker.js), the widget (ticker-widget.js), the demo page and
+// its CSS, served at the site root.
 package static
 
 import (
 	"embed"
-	"io/fs"
 	"net/http"
 )
 
-//go:embed files
+//go:embed *.html *.css *.js
 var files embed.FS
-
-// FS is the embedded files, rooted at the site root.
-func FS() fs.FS {
-	sub, err := fs.Sub(files, "files")
-	if err != nil {
-		panic(err) // the embed pattern guarantees the directory
-	}
-	return sub
-}
 
 // Handler serves the files, revalidated on every load so a new binary's
 // scripts reach browsers at once.
 func Handler() http.Handler {
-	fsrv := http.FileServerFS(FS())
+	fsrv := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,54 @@
+// check.js: the browser scripts' ES5 and size gate, run by `make es5-check`.
+//
+//   node tools/es5check/check.js static/ticker.js static/ticker-widget.js
+//
+// Each file must parse as an ES5 script (acorn, ecmaVersion 5): no let,
+// const, arrow functions, classes, template literals, for-of, default
+// parameters, ... A failure prints file:line:col and acorn's message.
+// Then the files together must stay within the size budget, gzipped at
+// zlib's default level: what a page embedding the widget downloads.
+"use strict";
+
+var fs = require("fs");
+var path = require("path");
+var zlib = require("zlib");
+var acorn = require("acorn");
+
+var BUDGET = 12 * 1024; // bytes, gzipped, all files together
+
+var files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error("usage: node check.js FILE.js...");
+  process.exit(2);
+}
+
+var failed = false;
+var total = 0;
+files.forEach(function (file) {
+  var src;
+  try {
+    src = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    console.error(file + ": " + e.message);
+    failed = true;
+    return;
+  }
+  try {
+    acorn.parse(src, { ecmaVersion: 5, sourceType: "script", locations: true });
+  } catch (e) {
+    var loc = e.loc ? e.loc.line + ":" + (e.loc.column + 1) : "?:?";
+    // acorn appends " (line:col)" to its message; the prefix says it already.
+    console.error(file + ":" + loc + ": " + e.message.replace(/ \(\d+:\d+\)$/, "") + " (not ES5)");
+    failed = true;
+  }
+  var gz = zlib.gzipSync(Buffer.from(src, "utf8")).length;
+  total += gz;
+  console.log(path.basename(file) + ": " + src.length + " bytes, " + gz + " gzipped");
+});
+
+console.log("total gzipped: " + total + " bytes (" + (total / 1024).toFixed(1) + " KiB of a " + BUDGET / 1024 + " KiB budget)");
+if (total > BUDGET) {
+  console.error("over the size budget by " + (total - BUDGET) + " bytes");
+  failed = true;
+}
+process.exit(failed ? 1 : 0);
