@@ -130,7 +130,7 @@ func (w wire) update(now time.Time) (message.Update, error) {
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, data); err != nil {
-		return message.Update{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return message.Update{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	t := now
 	if w.Time != nil {
@@ -140,7 +140,7 @@ func (w wire) update(now time.Time) (message.Update, error) {
 }
 
 func malformed(i int, err error) error {
-	return &InputError{Index: i, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+	return &InputError{Index: i, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
 }
 
 func peekNonSpace(br *bufio.Reader) (byte, error) {

@@ -53,9 +53,27 @@ func TestPublishRefusesBadInput(t *testing.T) {
 	if len(snap.Items) != 0 {
 		t.Fatalf("refused bodies published %+v", snap.Items)
 	}
-	// And the service goes on.
-	if status, body := publish(t, srv.URL, testToken, "", ok); status != 200 || !strings.Contains(body, `"published":1`) {
+	// And the service goes on; the scheme's case does not matter.
+	req := mustRequest(t, http.MethodPost, srv.URL+"/v1/publish")
+	req.Body = io.NopCloser(strings.NewReader(ok))
+	req.Header.Set("Authorization", "bearer "+testToken)
+	if status, body := do(t, req); status != 200 || !strings.Contains(body, `"published":1`) {
 		t.Fatalf("good publish after bad ones: %d %s", status, body)
+	}
+}
+
+// A body without a length (chunked) that grows past the limit is a 413 as
+// well, found while it is read.
+func TestPublishHugeChunkedBody(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	line := `{"topic":"a","kind":"event","data":"` + strings.Repeat("x", 1000) + `"}` + "\n"
+	body := io.MultiReader(strings.NewReader(strings.Repeat(line, 2000))) // hides the length
+	req := mustRequest(t, http.MethodPost, srv.URL+"/v1/publish")
+	req.Body = io.NopCloser(body)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	status, resp := do(t, req)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(resp, `"code":"too_large"`) {
+		t.Fatalf("got %d %s, want 413 too_large", status, resp)
 	}
 }
 
@@ -109,12 +127,15 @@ func TestWebSocketBadInputKeepsConnection(t *testing.T) {
 	_, srv := testGateway(t, cfg)
 
 	// Bad query parameters: hello, an error, and the connection stays.
-	for _, q := range []string{"?cursor=garbage", "?topics=a..b"} {
+	for q, code := range map[string]string{
+		"?cursor=garbage": "bad_cursor",
+		"?topics=a..b":    "bad_topic",
+		"?topics=a,b,c,d": "too_many_topics",
+	} {
 		ws := dialWS(t, srv.URL, q)
 		ws.expect("hello")
-		e := ws.expect("error")
-		if (q == "?cursor=garbage" && e.Code != "bad_cursor") || (q == "?topics=a..b" && e.Code != "bad_topic") {
-			t.Fatalf("%s: error %+v", q, e)
+		if e := ws.expect("error"); e.Code != code {
+			t.Fatalf("%s: error %+v, want %s", q, e, code)
 		}
 		ws.send(`{"type":"subscribe","id":1,"topics":["x"]}`)
 		ws.expect("ack")
@@ -160,6 +181,19 @@ func TestWebSocketBadInputKeepsConnection(t *testing.T) {
 	}
 	mustPublish(t, srv.URL, `{"topic":"stocks.AAPL","kind":"state","data":{"p":2}}`)
 	ws.expect("update")
+	// The limit counts patterns held once: at the limit, asking again for
+	// held ones is fine; one more is not.
+	ws.send(`{"type":"subscribe","id":11,"topics":["b","c"]}`)
+	ws.expect("ack")
+	ws.expect("snapshot")
+	ws.send(`{"type":"subscribe","id":12,"topics":["stocks.AAPL","b"]}`)
+	if a := ws.expect("ack"); string(a.ID) != "12" {
+		t.Fatalf("re-subscribing held patterns: %+v", a)
+	}
+	ws.send(`{"type":"subscribe","id":13,"topics":["d"]}`)
+	if e := ws.expect("error"); e.Code != "too_many_topics" || string(e.ID) != "13" {
+		t.Fatalf("over the limit: %+v", e)
+	}
 
 	// A frame over the limit closes with 1009, as RFC 6455 says; others
 	// are unaffected.

@@ -163,6 +163,12 @@ func TestShutdownTellsPollAndSSE(t *testing.T) {
 	if err != nil || m.Type != "error" || m.Code != "shutdown" {
 		t.Fatalf("SSE end: %+v %v", m, err)
 	}
+	// A poll that arrives now, with no cursor, has no snapshot to get
+	// here: a 503 that says why, so the client goes elsewhere.
+	status, body := do(t, mustRequest(t, "GET", srv.URL+"/v1/poll?topics=ev.a"))
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"shutdown"`) {
+		t.Fatalf("poll without cursor after shutdown: %d %s", status, body)
+	}
 }
 
 func TestCORS(t *testing.T) {
@@ -181,7 +187,11 @@ func TestCORS(t *testing.T) {
 	}
 
 	_, closed := testGateway(t, Config{AllowedOrigins: []string{"https://*.example.com"}})
-	for origin, allowed := range map[string]bool{"https://www.example.com": true, "https://evil.test": false} {
+	for origin, allowed := range map[string]bool{
+		"https://www.example.com": true,
+		"https://evil.test":       false,
+		"http://www.example.com":  false, // the scheme counts too
+	} {
 		req := mustRequest(t, "GET", closed.URL+"/v1/snapshot?topics=a")
 		req.Header.Set("Origin", origin)
 		resp, err := http.DefaultClient.Do(req)

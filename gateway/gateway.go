@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -77,8 +76,9 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	}
 
 	wsOpts, sseOpts, pollOpts := cfg.WebSocket, cfg.SSE, cfg.Poll
-	wsOpts.Logger, sseOpts.Logger, pollOpts.Logger = cfg.Logger, cfg.Logger, cfg.Logger
-	wsOpts.OriginPatterns = originHosts(cfg.AllowedOrigins)
+	pollOpts.Logger = cfg.Logger
+	// Origins with a scheme are matched with it, as CORS does.
+	wsOpts.OriginPatterns = cfg.AllowedOrigins
 	g.handler = api.New(g.hub, g.stream, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
@@ -207,17 +207,4 @@ func (g *Gateway) Close() {
 			g.ns.Shutdown()
 		}
 	})
-}
-
-// originHosts turns origins into the host patterns the WebSocket origin
-// check takes: "https://*.example.com" becomes "*.example.com".
-func originHosts(origins []string) []string {
-	var out []string
-	for _, o := range origins {
-		if _, host, ok := strings.Cut(o, "://"); ok {
-			o = host
-		}
-		out = append(out, o)
-	}
-	return out
 }

@@ -109,6 +109,9 @@ func TestResumePastRetentionResets(t *testing.T) {
 			cfg.Stream.MaxPerTopic = 5
 			cfg.Hub.RingSize = 4
 			_, srv := testGateway(t, cfg)
+			// ev.b's one message keeps the stream's first sequence low:
+			// ev.a loses its old events to its own limit only.
+			publishEvents(t, srv.URL, "ev.b", 0, 0)
 			cursors := publishEvents(t, srv.URL, "ev.a", 0, 29)
 			s := subscribe(t, tr, srv.URL, "ev.a", cursors[1])
 			defer s.close()
@@ -156,6 +159,11 @@ func TestSwitchTransportsMidStream(t *testing.T) {
 
 func TestStreamingEndpointsRefuseBadInput(t *testing.T) {
 	_, srv := testGateway(t, Config{})
+	var many []string
+	for i := range 101 { // the default limit is 100
+		many = append(many, fmt.Sprintf("t.%d", i))
+	}
+	manyTopics := strings.Join(many, ",")
 	tests := []struct {
 		path, lastEventID string
 		status            int
@@ -170,6 +178,8 @@ func TestStreamingEndpointsRefuseBadInput(t *testing.T) {
 		{"/v1/poll?topics=a&timeout=-1", "", 400, "bad_request"},
 		{"/v1/poll", "", 400, "bad_request"},
 		{"/v1/poll?topics=>,a.>.b", "", 400, "bad_topic"},
+		{"/v1/sse?topics=" + manyTopics, "", 400, "too_many_topics"},
+		{"/v1/poll?topics=" + manyTopics, "", 400, "too_many_topics"},
 	}
 	for _, tt := range tests {
 		req := mustRequest(t, "GET", srv.URL+tt.path)

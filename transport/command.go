@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/tickerd/tickerd/message"
 )
@@ -66,10 +65,12 @@ func (h *Hub) Command(ctx context.Context, s *Session, raw []byte) error {
 		}
 		from = &cur
 	}
-	if have+len(patterns) > h.opts.MaxTopics {
-		// Only this session's reader subscribes it, so the count holds.
-		return fail(CodeTooManyTopic, ErrTooManyTopics.Error())
+	if _, err := h.fresh(s, patterns); err != nil {
+		return fail(CodeTooManyTopic, err.Error())
 	}
+	// The ack goes first so that it comes before the snapshot or replay.
+	// What can still fail is the server's (a stream read), and ends the
+	// session: the subscriber reconnects with its cursor.
 	s.Send(AckFrame(id))
 	return h.Subscribe(ctx, s, patterns, from)
 }
@@ -89,12 +90,7 @@ func (h *Hub) Open(ctx context.Context, s *Session, hello Hello, req Request, re
 	if len(req.Patterns) == 0 {
 		return nil
 	}
-	err := h.Subscribe(ctx, s, req.Patterns, req.From)
-	if errors.Is(err, ErrTooManyTopics) {
-		s.Send(ErrorFrame(nil, CodeTooManyTopic, err.Error()))
-		return nil
-	}
-	return err
+	return h.Subscribe(ctx, s, req.Patterns, req.From)
 }
 
 func quote(s string) string {

@@ -20,6 +20,10 @@ type Source interface {
 	Epoch() uint64
 	// Bounds returns the first and last sequence the log holds now.
 	Bounds(ctx context.Context) (first, last uint64, err error)
+	// Retained reports whether the log still holds every update after a
+	// sequence on topics matching the patterns; when it does not, a resume
+	// from there is a reset.
+	Retained(ctx context.Context, after uint64, patterns []string) (bool, error)
 	// Follow delivers the latest update of every topic, then every newer
 	// one, in order, until ctx ends; onCaughtUp reports the sequence above
 	// which nothing is skipped. With after > 0 it instead delivers every

@@ -16,12 +16,16 @@ type Request struct {
 }
 
 // ParseRequest reads ?topics=a,b&cursor=C. lastEventID, when not empty,
-// wins over the cursor parameter (SSE's Last-Event-ID).
-func ParseRequest(r *http.Request, lastEventID string) (Request, error) {
+// wins over the cursor parameter (SSE's Last-Event-ID). More patterns than a
+// session may have is ErrTooManyTopics, refused before anything streams.
+func (h *Hub) ParseRequest(r *http.Request, lastEventID string) (Request, error) {
 	q := r.URL.Query()
 	patterns, err := message.ParsePatterns(q.Get("topics"))
 	if err != nil {
 		return Request{}, err
+	}
+	if len(patterns) > h.opts.MaxTopics {
+		return Request{}, h.tooManyTopics()
 	}
 	req := Request{Patterns: patterns}
 	raw := q.Get("cursor")

@@ -192,6 +192,19 @@ func (s *Session) end(err error) {
 	s.signal()
 }
 
+// Fail ends the session because the server could not serve it, such as a
+// stream read that failed during a resume. Its transport writes what was
+// queued, then tells the subscriber the reason, so it reconnects with its
+// cursor. A cancellation is not a failure and is ignored, as is a session
+// that has already ended.
+func (s *Session) Fail(err error) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	s.hub.opts.Logger.Warn("subscription failed", "transport", s.transport, "err", err)
+	s.end(err)
+}
+
 // Close removes the session from the hub, then ends it. Its transport calls
 // it when the connection goes; calling it again does nothing. Once Close
 // returns, Position is final and everything up to it was queued.

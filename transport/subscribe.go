@@ -19,17 +19,9 @@ func (h *Hub) Subscribe(ctx context.Context, s *Session, patterns []string, from
 	if err := h.waitLoaded(ctx); err != nil {
 		return err
 	}
-	h.mu.RLock()
-	fresh := make([]string, 0, len(patterns))
-	for _, p := range patterns {
-		if _, ok := s.subs[p]; !ok {
-			fresh = append(fresh, p)
-		}
-	}
-	total := len(s.subs) + len(fresh)
-	h.mu.RUnlock()
-	if total > h.opts.MaxTopics {
-		return fmt.Errorf("%w: at most %d per connection", ErrTooManyTopics, h.opts.MaxTopics)
+	fresh, err := h.fresh(s, patterns)
+	if err != nil {
+		return err
 	}
 	if len(fresh) == 0 {
 		return nil
@@ -39,6 +31,28 @@ func (h *Hub) Subscribe(ctx context.Context, s *Session, patterns []string, from
 		return nil
 	}
 	return h.resume(ctx, s, fresh, *from)
+}
+
+// fresh returns the patterns s does not have yet, or ErrTooManyTopics when
+// adding them would pass the limit. Only a session's own reader subscribes
+// it, so the answer holds until that reader subscribes.
+func (h *Hub) fresh(s *Session, patterns []string) ([]string, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	fresh := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		if _, ok := s.subs[p]; !ok {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(s.subs)+len(fresh) > h.opts.MaxTopics {
+		return nil, h.tooManyTopics()
+	}
+	return fresh, nil
+}
+
+func (h *Hub) tooManyTopics() error {
+	return fmt.Errorf("%w: at most %d per connection", ErrTooManyTopics, h.opts.MaxTopics)
 }
 
 // attach registers patterns and queues their snapshot in one step.
@@ -78,11 +92,11 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 	for {
 		rf := h.ringFrom()
 		if pos < rf {
-			first, _, err := h.src.Bounds(ctx)
+			ok, err := h.src.Retained(ctx, pos, patterns)
 			if err != nil {
 				return err
 			}
-			if pos+1 < first {
+			if !ok {
 				h.attach(s, patterns, true)
 				return nil
 			}

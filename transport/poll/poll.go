@@ -67,7 +67,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // cursor the snapshot returns at once; with one, whatever is newer returns
 // at once, or the request waits up to timeout seconds for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := transport.ParseRequest(r, "")
+	req, err := h.hub.ParseRequest(r, "")
 	if err != nil {
 		transport.WriteErr(w, err)
 		return
@@ -125,9 +125,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			subErr = err
 		}
 	}
+	// A resume's handover may queue past the limit; the rest comes with the
+	// next poll, which starts after the last message returned (every
+	// update and snapshot carries its cursor).
+	items = items[:min(len(items), h.opts.MaxMessages)]
 	if len(items) == 0 && r.Context().Err() == nil {
 		if subErr == nil && req.From == nil {
-			subErr = transport.ErrNotReady // no snapshot to give
+			// No snapshot to give: the gateway is going, or not loaded yet.
+			subErr = transport.ErrNotReady
+			if errors.Is(s.Err(), transport.ErrShutdown) {
+				subErr = transport.ErrShutdown
+			}
 		}
 		if subErr != nil {
 			h.opts.Logger.Warn("poll subscription failed", "err", subErr)

@@ -10,7 +10,6 @@ package sse
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,8 +29,6 @@ type Options struct {
 	ShutdownRetry time.Duration
 	// WriteTimeout bounds one write to a client. Default 10s.
 	WriteTimeout time.Duration
-	// Logger receives the handler's logs. Default slog.Default().
-	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -46,9 +43,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return o
 }
@@ -68,7 +62,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // ends. A request that cannot be served (no topics, a bad topic or cursor)
 // gets a JSON error instead of a stream, which EventSource does not retry.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := transport.ParseRequest(r, r.Header.Get("Last-Event-ID"))
+	req, err := h.hub.ParseRequest(r, r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		transport.WriteErr(w, err)
 		return
@@ -92,16 +86,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.buf = strconv.AppendInt(append(c.buf, "retry: "...), h.opts.Retry.Milliseconds(), 10)
 	c.buf = append(c.buf, '\n')
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	ctx := r.Context()
 	go func() {
 		hello := transport.Hello{Transport: "sse", Heartbeat: int(h.opts.Heartbeat / time.Second)}
-		if err := h.hub.Open(ctx, s, hello, req, nil); err != nil && ctx.Err() == nil {
-			code, _ := transport.ErrorCode(err)
-			s.Send(transport.ErrorFrame(nil, code, err.Error()))
-			h.opts.Logger.Warn("sse subscription failed", "err", err)
-			cancel()
-		}
+		s.Fail(h.hub.Open(ctx, s, hello, req, nil))
 	}()
 	transport.Pump(ctx, s, c, h.opts.Heartbeat)
 }

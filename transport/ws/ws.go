@@ -9,7 +9,6 @@ package ws
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -42,8 +41,6 @@ type Options struct {
 	// (host patterns as path.Match takes them). Empty allows any origin:
 	// the ticker is embedded on other sites by design.
 	OriginPatterns []string
-	// Logger receives the handler's logs. Default slog.Default().
-	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -55,9 +52,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = 4096
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return o
 }
@@ -76,7 +70,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // ServeHTTP upgrades the request and serves the session until either side
 // ends it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, reqErr := transport.ParseRequest(r, "")
+	req, reqErr := h.hub.ParseRequest(r, "")
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
@@ -96,21 +90,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // read subscribes what the URL asked for, then carries out commands until
-// the connection fails; it cancels ctx when it stops.
+// the connection fails, which cancels ctx, or the server fails the session.
 func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *transport.Session, req transport.Request, reqErr error) {
-	defer cancel()
 	hello := transport.Hello{
 		Transport: "ws",
 		Heartbeat: int(h.opts.Heartbeat / time.Second),
 		Limits:    transport.HelloLimits{MaxFrame: int(h.opts.MaxFrame)},
 	}
 	if err := h.hub.Open(ctx, s, hello, req, reqErr); err != nil {
-		h.fail(s, err)
+		s.Fail(err)
 		return
 	}
 	for {
 		typ, data, err := c.Read(ctx)
 		if err != nil {
+			cancel()
 			return
 		}
 		if typ != websocket.MessageText {
@@ -118,21 +112,10 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 			continue
 		}
 		if err := h.hub.Command(ctx, s, data); err != nil {
-			h.fail(s, err)
+			s.Fail(err)
 			return
 		}
 	}
-}
-
-// fail reports an error that is the server's, not the client's, and lets
-// the client reconnect.
-func (h *Handler) fail(s *transport.Session, err error) {
-	if s.Err() != nil || errors.Is(err, context.Canceled) {
-		return
-	}
-	code, _ := transport.ErrorCode(err)
-	s.Send(transport.ErrorFrame(nil, code, err.Error()))
-	h.opts.Logger.Warn("websocket subscription failed", "err", err)
 }
 
 // conn frames a session's messages onto a WebSocket.
@@ -179,7 +162,10 @@ func (c *conn) End(reason error) {
 		c.c.Close(CloseSlowConsumer, "slow consumer: resume from your cursor")
 	case errors.Is(reason, transport.ErrShutdown):
 		c.c.Close(CloseServiceRestart, "gateway restarting: reconnect with your cursor")
-	default:
+	case errors.Is(reason, transport.ErrClosed):
 		c.c.Close(websocket.StatusNormalClosure, "")
+	default: // the server failed the session
+		code, _ := transport.ErrorCode(reason)
+		c.c.Close(websocket.StatusInternalError, code+": reconnect with your cursor")
 	}
 }
