@@ -19,20 +19,25 @@ type Conn interface {
 }
 
 // Pump writes what s queues to c until s ends or ctx is done: everything
-// queued when it wakes goes to one Write, and a quiet connection gets a
-// Heartbeat every heartbeat. Items queued before a shutdown are written
-// before the end is told; on a slow consumer they are dropped, since the
-// subscriber resumes from its cursor anyway.
+// queued when it wakes goes to one Write, and a connection that had nothing
+// written for a whole heartbeat gets a Heartbeat. Items queued before a
+// shutdown are written before the end is told; on a slow consumer they are
+// dropped, since the subscriber resumes from its cursor anyway.
 func Pump(ctx context.Context, s *Session, c Conn, heartbeat time.Duration) {
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
 	var items []Item
+	wrote := false // since the last beat: a busy connection needs none
 	for {
 		select {
 		case <-ctx.Done():
 			c.End(nil)
 			return
 		case <-beat.C:
+			if wrote {
+				wrote = false
+				continue
+			}
 			if c.Heartbeat(ctx) != nil {
 				c.End(nil)
 				return
@@ -51,6 +56,7 @@ func Pump(ctx context.Context, s *Session, c Conn, heartbeat time.Duration) {
 					c.End(nil)
 					return
 				}
+				wrote = true
 			}
 			if end != nil {
 				c.End(end)
