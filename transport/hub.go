@@ -191,15 +191,32 @@ func (h *Hub) NewSession(transport string) *Session {
 // NewSessionLimit is NewSession with its own queue bound: a long poll's
 // bound is the most messages one response carries.
 func (h *Hub) NewSessionLimit(transport string, limit int) *Session {
+	s := h.newSession(transport, limit, nil)
+	h.register(s)
+	return s
+}
+
+// newSession makes a session for register. Its transport learns that
+// something was queued from notify when given, else from Wake.
+func (h *Hub) newSession(transport string, limit int, notify func()) *Session {
 	s := &Session{
 		hub:       h,
 		transport: transport,
 		limit:     limit,
-		wake:      make(chan struct{}, 1),
+		notify:    notify,
 		room:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		subs:      make(map[string]*sub),
 	}
+	if notify == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	return s
+}
+
+// register adds s to the hub's sessions, or ends it when the hub is
+// shutting down.
+func (h *Hub) register(s *Session) {
 	h.smu.Lock()
 	closing := h.closing
 	if !closing {
@@ -208,11 +225,10 @@ func (h *Hub) NewSessionLimit(transport string, limit int) *Session {
 	h.smu.Unlock()
 	if closing {
 		s.end(ErrShutdown)
-		return s
+		return
 	}
-	h.metrics.sessions.WithLabelValues(transport).Inc()
-	h.metrics.opened.WithLabelValues(transport).Inc()
-	return s
+	h.metrics.sessions.WithLabelValues(s.transport).Inc()
+	h.metrics.opened.WithLabelValues(s.transport).Inc()
 }
 
 // remove unregisters s from the index and the session set.

@@ -77,7 +77,9 @@ func awaitHead(t testing.TB, h *Hub, seq uint64) {
 func TestSlowConsumer(t *testing.T) {
 	h, st := testHub(t, Options{QueueSize: 4})
 	ctx := context.Background()
-	slow, fast := h.NewSession("test"), h.NewSession("test")
+	// The fast one has room for the burst below: its reader may be
+	// scheduled late, and it must not be the one that is slow.
+	slow, fast := h.NewSession("test"), h.NewSessionLimit("test", 16)
 	defer slow.Close()
 	defer fast.Close()
 	for _, s := range []*Session{slow, fast} {

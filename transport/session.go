@@ -30,8 +30,11 @@ type Session struct {
 	limit int
 	err   error // set once, when the session ends
 	wake  chan struct{}
-	room  chan struct{} // signalled by Take, for a replay waiting for room
-	done  chan struct{}
+	// notify, when set, replaces wake: it is called, never blocking, each
+	// time wake would be signalled. Set at creation, never changed.
+	notify func()
+	room   chan struct{} // signalled by Take, for a replay waiting for room
+	done   chan struct{}
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -48,7 +51,8 @@ type Session struct {
 // Transport names the transport the session serves ("ws", "sse", "poll").
 func (s *Session) Transport() string { return s.transport }
 
-// Wake is signalled when something was queued or the session ended.
+// Wake is signalled when something was queued or the session ended. A
+// session from StartSession has none: its writer is started instead.
 func (s *Session) Wake() <-chan struct{} { return s.wake }
 
 // Done is closed when the session ends.
@@ -173,6 +177,10 @@ func (s *Session) pushWait(ctx context.Context, f *Frame) error {
 }
 
 func (s *Session) signal() {
+	if s.notify != nil {
+		s.notify()
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -17,6 +17,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tickerd serve", flag.ContinueOnError)
 	var cfg gateway.Config
 	addr := fs.String("addr", ":8080", "HTTP listen address")
+	debugAddr := fs.String("debug-addr", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS to use; empty starts an embedded server with JetStream")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "embedded NATS JetStream directory; empty uses a temporary one")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS on host:port (e.g. 127.0.0.1:4222); empty: in-process only")
@@ -32,6 +33,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Poll.DefaultTimeout, "poll-timeout", 25*time.Second, "how long a long poll waits when it names no timeout")
 	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", 60*time.Second, "the longest timeout a long poll may ask for")
 	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", 256, "most messages in one long-poll response")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go profiles (net/http/pprof) on host:port, e.g. 127.0.0.1:6060, apart from --addr; empty: none")
 	streamFlags(fs, &cfg.Stream)
 	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
 	logger := logFlags(fs, stderr)
@@ -50,6 +52,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
 	}
 
+	if *debugAddr != "" {
+		stop, err := serveDebug(ctx, *debugAddr, log)
+		if err != nil {
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		defer stop()
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	g, err := gateway.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -37,6 +38,11 @@ type Options struct {
 	// MaxFrame bounds a message from the client, in bytes; a larger one
 	// closes the connection with 1009. Default 4096.
 	MaxFrame int64
+	// ReadBuffer and WriteBuffer size the connection's read and write
+	// buffers, kept for its life. A message larger than WriteBuffer costs
+	// a second system call; client commands are small. Defaults 1 KiB and
+	// 2 KiB.
+	ReadBuffer, WriteBuffer int
 	// OriginPatterns are the origins allowed to connect from a browser
 	// (host patterns as path.Match takes them). Empty allows any origin:
 	// the ticker is embedded on other sites by design.
@@ -52,6 +58,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = 4096
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 1 << 10
+	}
+	if o.WriteBuffer <= 0 {
+		o.WriteBuffer = 2 << 10
 	}
 	return o
 }
@@ -71,6 +83,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // ends it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, reqErr := h.hub.ParseRequest(r, "")
+	w = sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, write: h.opts.WriteBuffer}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
@@ -80,18 +93,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	c.SetReadLimit(h.opts.MaxFrame)
-	s := h.hub.NewSession("ws")
-	defer s.Close()
-
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	// The connection outlives this call, so that this goroutine and the
+	// request are gone while it idles: the reader below is all it keeps,
+	// and a writer runs only while something is queued.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	wc := &conn{c: c, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
+	s := h.hub.StartSession(ctx, "ws", wc, h.opts.Heartbeat)
 	go h.read(ctx, cancel, c, s, req, reqErr)
-	transport.Pump(ctx, s, &conn{c: c, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}, h.opts.Heartbeat)
 }
 
 // read subscribes what the URL asked for, then carries out commands until
-// the connection fails, which cancels ctx, or the server fails the session.
+// the connection fails. A failure of the server's ends the session; its
+// writer then closes the connection, which ends this loop.
 func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *transport.Session, req transport.Request, reqErr error) {
+	defer func() {
+		s.Close()
+		cancel()
+	}()
 	hello := transport.Hello{
 		Transport: "ws",
 		Heartbeat: int(h.opts.Heartbeat / time.Second),
@@ -99,12 +117,10 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 	}
 	if err := h.hub.Open(ctx, s, hello, req, reqErr); err != nil {
 		s.Fail(err)
-		return
 	}
 	for {
 		typ, data, err := c.Read(ctx)
 		if err != nil {
-			cancel()
 			return
 		}
 		if typ != websocket.MessageText {
@@ -113,7 +129,6 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 		}
 		if err := h.hub.Command(ctx, s, data); err != nil {
 			s.Fail(err)
-			return
 		}
 	}
 }
@@ -123,47 +138,58 @@ type conn struct {
 	c            *websocket.Conn
 	writeTimeout time.Duration
 	pingTimeout  time.Duration
-	buf          []byte
 }
+
+// bufs are the message buffers of writes in progress; an idle connection
+// holds none.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept for reuse: a rare huge snapshot
+// should not stay in the pool.
+const maxPooled = 256 << 10
 
 // Write sends the items as one WebSocket message, one per line.
 func (c *conn) Write(ctx context.Context, items []transport.Item) error {
-	c.buf = c.buf[:0]
+	bp := bufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	for i, it := range items {
 		if i > 0 {
-			c.buf = append(c.buf, '\n')
+			b = append(b, '\n')
 		}
-		c.buf = it.AppendJSON(c.buf)
+		b = it.AppendJSON(b)
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.writeTimeout)
-	defer cancel()
-	return c.c.Write(wctx, websocket.MessageText, c.buf)
+	err := c.c.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if cap(b) <= maxPooled {
+		*bp = b
+		bufs.Put(bp)
+	}
+	return err
 }
 
-// Heartbeat pings without holding up writes; a pong that does not come in
-// time closes the connection, which ends the reader and so the session.
+// Heartbeat pings and waits for the pong, on the heartbeat timer's own
+// goroutine, so writes go on meanwhile; a pong that does not come in time
+// closes the connection, which ends the reader and so the session.
 func (c *conn) Heartbeat(ctx context.Context) error {
-	go func() {
-		pctx, cancel := context.WithTimeout(ctx, c.pingTimeout)
-		defer cancel()
-		if c.c.Ping(pctx) != nil {
-			c.c.CloseNow()
-		}
-	}()
-	return nil
+	pctx, cancel := context.WithTimeout(ctx, c.pingTimeout)
+	defer cancel()
+	err := c.c.Ping(pctx)
+	if err != nil {
+		c.c.CloseNow()
+	}
+	return err
 }
 
 // End closes with the code that tells the client what to do next.
 func (c *conn) End(reason error) {
 	switch {
-	case reason == nil:
-		c.c.CloseNow()
+	case reason == nil, errors.Is(reason, transport.ErrClosed):
+		c.c.CloseNow() // the connection failed or is gone
 	case errors.Is(reason, transport.ErrSlowConsumer):
 		c.c.Close(CloseSlowConsumer, "slow consumer: resume from your cursor")
 	case errors.Is(reason, transport.ErrShutdown):
 		c.c.Close(CloseServiceRestart, "gateway restarting: reconnect with your cursor")
-	case errors.Is(reason, transport.ErrClosed):
-		c.c.Close(websocket.StatusNormalClosure, "")
 	default: // the server failed the session
 		code, _ := transport.ErrorCode(reason)
 		c.c.Close(websocket.StatusInternalError, code+": reconnect with your cursor")
