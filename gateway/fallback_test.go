@@ -202,6 +202,17 @@ func TestCORS(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Origin") == origin; got != allowed {
 			t.Errorf("snapshot from %s: allowed %v, want %v", origin, got, allowed)
 		}
+		// The event stream's head carries it too.
+		req = mustRequest(t, "GET", closed.URL+"/v1/sse?topics=a")
+		req.Header.Set("Origin", origin)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin") == origin; got != allowed || resp.StatusCode != 200 {
+			t.Errorf("SSE from %s: %d, allowed %v, want %v", origin, resp.StatusCode, got, allowed)
+		}
 		hdr := http.Header{"Origin": {origin}}
 		c, wsResp, err := dialHeader(closed.URL, "?topics=a", hdr)
 		if c != nil {

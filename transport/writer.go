@@ -62,6 +62,9 @@ func (w *writer) run() {
 		if over {
 			w.over.Store(true)
 			w.beat.Stop()
+			// A connection that failed ends its session too, so that a
+			// replay waiting for room gives up.
+			w.s.end(ErrClosed)
 			continue
 		}
 		w.running.Store(false)

@@ -4,7 +4,12 @@
 // Each message is one event: "event:" is its type, "id:" its cursor when it
 // has one (so a reconnecting EventSource sends Last-Event-ID and resumes),
 // and one "data:" line of JSON. What is queued when the writer wakes goes
-// out in one write and one flush.
+// out in one write.
+//
+// Over HTTP/1.x the handler takes the connection over and returns, so that
+// an idle stream keeps no handler goroutine, request or net/http buffers:
+// a writer runs only while something is queued (see hijack.go). Over HTTP/2
+// the stream stays in the handler's call (stream.go).
 package sse
 
 import (
@@ -75,79 +80,55 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hdr.Set("Cache-Control", "no-cache, no-transform")
 	hdr.Set("X-Accel-Buffering", "no")
-	if r.ProtoMajor == 1 {
-		hdr.Set("Connection", "keep-alive")
-	}
-	w.WriteHeader(http.StatusOK)
-
-	s := h.hub.NewSession("sse")
-	defer s.Close()
-	c := &conn{w: w, rc: http.NewResponseController(w), opts: h.opts}
-	c.buf = strconv.AppendInt(append(c.buf, "retry: "...), h.opts.Retry.Milliseconds(), 10)
-	c.buf = append(c.buf, '\n')
-
-	ctx := r.Context()
-	go func() {
-		hello := transport.Hello{Transport: "sse", Heartbeat: int(h.opts.Heartbeat / time.Second)}
-		s.Fail(h.hub.Open(ctx, s, hello, req, nil))
-	}()
-	transport.Pump(ctx, s, c, h.opts.Heartbeat)
-}
-
-// conn frames a session's messages as server-sent events.
-type conn struct {
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	opts Options
-	buf  []byte // may hold a retry line not yet written
-}
-
-// Write sends the items as events, in one write and one flush.
-func (c *conn) Write(_ context.Context, items []transport.Item) error {
-	for _, it := range items {
-		c.buf = append(c.buf, "event: "...)
-		c.buf = append(c.buf, it.Type...)
-		if len(it.Cursor) > 0 {
-			c.buf = append(c.buf, "\nid: "...)
-			c.buf = append(c.buf, it.Cursor...)
-		}
-		c.buf = append(c.buf, "\ndata: "...)
-		c.buf = it.AppendJSON(c.buf)
-		c.buf = append(c.buf, "\n\n"...)
-	}
-	return c.flush()
-}
-
-// Heartbeat writes a comment line, which EventSource ignores.
-func (c *conn) Heartbeat(context.Context) error {
-	c.buf = append(c.buf, ": ping\n\n"...)
-	return c.flush()
-}
-
-// End tells the client why the stream ends, with a short retry on
-// shutdown so EventSource reconnects, to another gateway, at once.
-func (c *conn) End(reason error) {
-	if reason == nil || errors.Is(reason, transport.ErrClosed) {
+	if r.ProtoMajor == 1 && h.serveHijacked(w, r, req) {
 		return
 	}
+	h.serveStream(w, r, req)
+}
+
+// open queues the hello and subscribes; run on its own goroutine, since a
+// resume may wait for the client to read.
+func (h *Handler) open(ctx context.Context, s *transport.Session, req transport.Request) {
+	hello := transport.Hello{Transport: "sse", Heartbeat: int(h.opts.Heartbeat / time.Second)}
+	s.Fail(h.hub.Open(ctx, s, hello, req, nil))
+}
+
+// ping is a heartbeat: a comment line, which EventSource ignores.
+const ping = ": ping\n\n"
+
+// appendRetry frames a reconnection delay hint.
+func appendRetry(b []byte, d time.Duration) []byte {
+	b = strconv.AppendInt(append(b, "retry: "...), d.Milliseconds(), 10)
+	return append(b, '\n')
+}
+
+// appendEvents frames items as events.
+func appendEvents(b []byte, items []transport.Item) []byte {
+	for _, it := range items {
+		b = append(b, "event: "...)
+		b = append(b, it.Type...)
+		if len(it.Cursor) > 0 {
+			b = append(b, "\nid: "...)
+			b = append(b, it.Cursor...)
+		}
+		b = append(b, "\ndata: "...)
+		b = it.AppendJSON(b)
+		b = append(b, "\n\n"...)
+	}
+	return b
+}
+
+// appendEnd frames why a stream ends, with a short retry on shutdown so
+// EventSource reconnects, to another gateway, at once. A connection that
+// failed or was closed by its client gets nothing.
+func appendEnd(b []byte, reason error, opts Options) []byte {
+	if reason == nil || errors.Is(reason, transport.ErrClosed) {
+		return b
+	}
 	if errors.Is(reason, transport.ErrShutdown) {
-		c.buf = strconv.AppendInt(append(c.buf, "retry: "...), c.opts.ShutdownRetry.Milliseconds(), 10)
-		c.buf = append(c.buf, '\n')
+		b = appendRetry(b, opts.ShutdownRetry)
 	}
 	code, _ := transport.ErrorCode(reason)
 	f := transport.ErrorFrame(nil, code, reason.Error()+": reconnect with Last-Event-ID")
-	_ = c.Write(context.Background(), []transport.Item{{Frame: f}})
-}
-
-// flush writes and flushes under a deadline, then lifts it: on HTTP/2 a
-// deadline left to expire resets the stream even when nothing is written.
-func (c *conn) flush() error {
-	_ = c.rc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	defer c.rc.SetWriteDeadline(time.Time{})
-	_, err := c.w.Write(c.buf)
-	c.buf = c.buf[:0]
-	if err != nil {
-		return err
-	}
-	return c.rc.Flush()
+	return appendEvents(b, []transport.Item{{Frame: f}})
 }
