@@ -5,7 +5,7 @@ GO      ?= go
 GOFLAGS ?=
 export GOFLAGS
 
-.PHONY: run build test vet fmt-check race bench-hub deps clean es5-check
+.PHONY: run build test vet fmt-check race bench-hub bench deps clean es5-check
 
 run:
 	$(GO) run ./cmd/tickerd serve
@@ -34,6 +34,17 @@ es5-check:
 # The hub's fan-out micro-benchmark: ns and allocations per delivery.
 bench-hub:
 	$(GO) test -run XXX -bench Fanout -benchmem ./transport/
+
+# The standard load scenarios of docs/benchmarks.md (issue 5), each against
+# a `tickerd serve` child process so that the server's CPU and memory are
+# its own, then the hub micro-benchmark; rewrites docs/benchmarks.md (its
+# notes are kept). Takes about five minutes. Server profiles of each
+# scenario go to bin/bench-profiles/ (go tool pprof -top bin/tickerd FILE).
+bench: build
+	$(GO) test -run XXX -bench Fanout -benchmem ./transport/ > bin/bench-hub.txt || (cat bin/bench-hub.txt; exit 1)
+	cat bin/bench-hub.txt
+	bin/tickerd bench --spawn --scenarios standard --profile-dir bin/bench-profiles \
+	  --hub-bench bin/bench-hub.txt --markdown docs/benchmarks.md
 
 # System packages and modules the tests need (Debian; run as root): real
 # nginx and HAProxy for the proxy tests, Chromium for the browser tests.

@@ -2,6 +2,7 @@
 //
 //	tickerd serve   run a gateway (with an embedded NATS and the demo feeds by default)
 //	tickerd feed    run only the simulators against an existing NATS
+//	tickerd bench   measure a gateway: N subscribers, publish, count and time deliveries
 //
 // Every flag also reads an environment variable: --nats-url reads
 // TICKERD_NATS_URL, and so on. A flag given on the command line wins.
@@ -24,6 +25,10 @@ const usage = `tickerd — live ticker push service
 usage:
   tickerd serve [flags]   run a gateway: embedded NATS, demo feeds, HTTP on :8080
   tickerd feed  [flags]   run the stock and sports simulators against --nats-url
+  tickerd bench [flags]   load-test a gateway (in-process, --spawn, or --url):
+                          subscribers over ws/sse/poll, deliveries/s, latency,
+                          losses, server CPU and memory; --scenarios standard
+                          runs the standard set (make bench)
 
 Run "tickerd <command> -h" for the flags. Every flag also reads the
 environment variable TICKERD_<FLAG> (dashes become underscores).
@@ -46,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "feed":
 		err = runFeed(ctx, args[1:], stderr)
+	case "bench":
+		err = runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

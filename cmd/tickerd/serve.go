@@ -33,7 +33,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Poll.DefaultTimeout, "poll-timeout", 25*time.Second, "how long a long poll waits when it names no timeout")
 	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", 60*time.Second, "the longest timeout a long poll may ask for")
 	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", 256, "most messages in one long-poll response")
-	pprofAddr := fs.String("pprof-addr", "", "serve Go profiles (net/http/pprof) on host:port, e.g. 127.0.0.1:6060, apart from --addr; empty: none")
 	streamFlags(fs, &cfg.Stream)
 	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
 	logger := logFlags(fs, stderr)
@@ -56,13 +55,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stop, err := serveDebug(ctx, *debugAddr, log)
 		if err != nil {
 			return fmt.Errorf("--debug-addr: %w", err)
-		}
-		defer stop()
-	}
-	if *pprofAddr != "" {
-		stop, err := servePprof(*pprofAddr, stdout)
-		if err != nil {
-			return err
 		}
 		defer stop()
 	}
