@@ -10,13 +10,7 @@
   var count = 0, quotes = {}, games = {}, dirty = false;
   var $ = function (id) { return document.getElementById(id); };
 
-  function el(tag, cls, text, parent) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    if (parent) { parent.appendChild(e); }
-    return e;
-  }
+  var el = Tickerd.Widget.el; // el(tag, className, parent, text)
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(iso) {
     var d = new Date(iso);
@@ -43,7 +37,7 @@
       s === "offline" ? "Offline — reconnecting…" : "Connecting…";
   });
   client.on("reset", function () {
-    var li = el("li", "note", "Resumed from a snapshot: some plays were missed.");
+    var li = el("li", "note", null, "Resumed from a snapshot: some plays were missed.");
     $("events").insertBefore(li, $("events").firstChild);
   });
 
@@ -58,13 +52,13 @@
   });
 
   function row(q, list, max) {
-    var li = el("li", q.change_pct >= 0 ? "up" : "down", undefined, list);
-    var bar = el("span", "bar", undefined, li);
+    var li = el("li", q.change_pct >= 0 ? "up" : "down", list);
+    var bar = el("span", "bar", li);
     bar.style.width = Math.min(100, Math.abs(q.change_pct) / max * 100) + "%";
-    el("b", "sym", q.symbol, li);
-    el("span", "name", q.name || "", li);
-    el("span", "px", q.price.toFixed(2), li);
-    el("span", "pct", (q.change_pct > 0 ? "+" : "") + q.change_pct.toFixed(2) + "%", li);
+    el("b", "sym", li, q.symbol);
+    el("span", "name", li, q.name || "");
+    el("span", "px", li, q.price.toFixed(2));
+    el("span", "pct", li, (q.change_pct > 0 ? "+" : "") + q.change_pct.toFixed(2) + "%");
   }
 
   function renderMovers() {
@@ -98,11 +92,11 @@
     empty = list.querySelector(".empty");
     if (empty) { list.removeChild(empty); }
     li = el("li", "play " + (d.type || ""));
-    el("time", "", clock(u.time), li);
-    el("span", "lg " + (d.league || ""), (d.league || "").toUpperCase(), li);
-    el("span", "txt", d.text || d.type || "", li);
-    el("span", "sc", (g ? g.away.code + " " + d.away_score + "–" + d.home_score + " " + g.home.code : d.away_score + "–" + d.home_score) +
-      (d.period_label ? " · " + d.period_label + " " + (d.clock || "") : ""), li);
+    el("time", "", li, clock(u.time));
+    el("span", "lg " + (d.league || ""), li, (d.league || "").toUpperCase());
+    el("span", "txt", li, d.text || d.type || "");
+    el("span", "sc", li, (g ? g.away.code + " " + d.away_score + "–" + d.home_score + " " + g.home.code : d.away_score + "–" + d.home_score) +
+      (d.period_label ? " · " + d.period_label + " " + (d.clock || "") : ""));
     // Newest first; the snapshot's plays (the latest of each game) by time.
     li.t = Date.parse(u.time) || 0;
     for (k = list.firstChild; k && !(k.t < li.t); k = k.nextSibling) { /* older ones follow */ }

@@ -355,7 +355,7 @@
     for (i = 0; i < found.length; i++) { mount(found[i]); }
   }
 
-  T.Widget = { mount: mount, scan: scan, client: client };
+  T.Widget = { mount: mount, scan: scan, client: client, el: el };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", scan, false);
