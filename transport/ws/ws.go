@@ -9,6 +9,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -83,8 +84,8 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // ends it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, reqErr := h.hub.ParseRequest(r, "")
-	w = sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, write: h.opts.WriteBuffer}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, write: h.opts.WriteBuffer}
+	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
 		CompressionMode:    websocket.CompressionDisabled,
@@ -97,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// request are gone while it idles: the reader below is all it keeps,
 	// and a writer runs only while something is queued.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	wc := &conn{c: c, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
+	wc := &conn{c: c, nc: hj.conn, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
 	s := h.hub.StartSession(ctx, "ws", wc, h.opts.Heartbeat)
 	go h.read(ctx, cancel, c, s, req, reqErr)
 }
@@ -136,6 +137,7 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 // conn frames a session's messages onto a WebSocket.
 type conn struct {
 	c            *websocket.Conn
+	nc           net.Conn // under c, for write deadlines
 	writeTimeout time.Duration
 	pingTimeout  time.Duration
 }
@@ -158,9 +160,11 @@ func (c *conn) Write(ctx context.Context, items []transport.Item) error {
 		}
 		b = it.AppendJSON(b)
 	}
-	wctx, cancel := context.WithTimeout(ctx, c.writeTimeout)
-	err := c.c.Write(wctx, websocket.MessageText, b)
-	cancel()
+	// A deadline on the connection bounds the write: a context with a
+	// timeout would cost a timer and a callback per write.
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	err := c.c.Write(context.WithoutCancel(ctx), websocket.MessageText, b)
+	_ = c.nc.SetWriteDeadline(time.Time{})
 	if cap(b) <= maxPooled {
 		*bp = b
 		bufs.Put(bp)
