@@ -97,9 +97,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The connection outlives this call, so that this goroutine and the
 	// request are gone while it idles: the reader below is all it keeps,
 	// and a writer runs only while something is queued.
+	// Writes are bounded by deadlines and reads end when the connection
+	// closes, so neither takes a cancellable context: the library would
+	// keep a callback per connection for it. ctx bounds subscribing and
+	// commands, and ends with the reader.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	wc := &conn{c: c, nc: hj.conn, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
-	s := h.hub.StartSession(ctx, "ws", wc, h.opts.Heartbeat)
+	s := h.hub.StartSession(context.WithoutCancel(ctx), "ws", wc, h.opts.Heartbeat)
 	go h.read(ctx, cancel, c, s, req, reqErr)
 }
 
@@ -120,7 +124,7 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 		s.Fail(err)
 	}
 	for {
-		typ, data, err := c.Read(ctx)
+		typ, data, err := c.Read(context.WithoutCancel(ctx))
 		if err != nil {
 			return
 		}
@@ -163,7 +167,7 @@ func (c *conn) Write(ctx context.Context, items []transport.Item) error {
 	// A deadline on the connection bounds the write: a context with a
 	// timeout would cost a timer and a callback per write.
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	err := c.c.Write(context.WithoutCancel(ctx), websocket.MessageText, b)
+	err := c.c.Write(ctx, websocket.MessageText, b)
 	_ = c.nc.SetWriteDeadline(time.Time{})
 	if cap(b) <= maxPooled {
 		*bp = b
