@@ -1,0 +1,67 @@
+package bench_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tickerd/tickerd/bench"
+)
+
+func TestMarkdownReport(t *testing.T) {
+	sc := bench.Standard()
+	good := &bench.Result{Subscribers: 10000, Rate: 50, DurationS: 10,
+		Total: bench.Group{Transport: "ws", Subscribers: 10000, Connected: 10000, Deliveries: 5_000_000, Expected: 5_000_000,
+			DeliveriesRate: 500_000, ExpectedRate: 500_000, Latency: bench.Latency{Count: 5_000_000, P50: 3, P90: 9, P99: 31, Max: 80}}}
+	lossy := &bench.Result{Subscribers: 10000, Rate: 2000, DurationS: 10,
+		Total: bench.Group{Transport: "ws", Subscribers: 10000, Connected: 10000, Deliveries: 199_990, Expected: 200_000, Lost: 10,
+			Latency: bench.Latency{Count: 199_990, P50: 1, P90: 2, P99: 3, Max: 4}}}
+	idle := &bench.Result{Subscribers: 15000, PerConnection: bench.Memory{RSS: 20 * 1024, Go: 9 * 1024},
+		Total: bench.Group{Transport: "ws", Subscribers: 15000, Connected: 15000}}
+	rep := &bench.Report{Command: "tickerd bench --spawn --scenarios standard", Cores: 2, GoVersion: "go1.26",
+		Notes: "Run while other tests ran.",
+		Runs: []bench.ScenarioRun{
+			{Scenario: sc[0], Command: "tickerd bench --spawn --subscribers 15000", Result: idle},
+			{Scenario: sc[2], Command: "tickerd bench --spawn --subscribers 10000 --rate 50", Result: good},
+			{Scenario: sc[3], Command: "tickerd bench --spawn --subscribers 10000 --topics 1000 --rate 2000", Result: lossy},
+			{Scenario: sc[4], Err: errors.New("boom")},
+		},
+		HubBench: "BenchmarkFanout/subscribers=1-2   \t 1000\t 500 ns/op\t 500.0 ns/delivery\t 100 B/op\t 2 allocs/op\n" +
+			"BenchmarkFanout/subscribers=10000-2\t 10\t 9000000 ns/op\t 900.0 ns/delivery\t 120 B/op\t 2 allocs/op\n",
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| 15,000 idle WebSocket connections | server memory ≤ 16 KiB per connection | 20.0 KiB RSS per connection | **no** |",
+		"| 10,000 WS subscribers, one topic, 50 msgs/s | all 500,000 deliveries/s sustained, p99 ≤ 50 ms, 0 lost | 500000 deliveries/s, p99 31.0 ms | yes |",
+		"p99 3.00 ms; 10 lost",
+		"did not run: boom",
+		"2 allocs/update with 1 subscriber(s), 2 with 10000: 0.0000 per subscriber per delivery | yes |",
+		"tickerd bench --spawn --subscribers 10000 --topics 1000 --rate 2000   # ws-spread",
+		"2 cores",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q:\n%s", want, md)
+		}
+	}
+	if got := bench.KeptNotes([]byte(md)); got != rep.Notes {
+		t.Errorf("notes read back as %q", got)
+	}
+}
+
+// The standard scenarios are issue 5's, each with a goal it can be held to.
+func TestStandardScenarios(t *testing.T) {
+	want := map[string]int{"idle-ws": 15000, "idle-sse": 15000, "ws-one": 10000, "ws-spread": 10000, "sse-one": 5000, "poll-one": 5000, "poll-backlog": 5000}
+	got := bench.Standard()
+	if len(got) != len(want) {
+		t.Fatalf("%d scenarios, want %d", len(got), len(want))
+	}
+	for _, sc := range got {
+		if want[sc.Name] != sc.Options.Subscribers || sc.Check == nil || sc.Goal == "" {
+			t.Errorf("%s: %d subscribers, goal %q", sc.Name, sc.Options.Subscribers, sc.Goal)
+		}
+	}
+}

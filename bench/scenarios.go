@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Scenario is a named bench run with the goal it is held to.
+type Scenario struct {
+	// Name is short, for flags and file names: "ws-one".
+	Name string
+	// Title says what runs, for people: "10,000 WS subscribers on one
+	// topic, 50 msgs/s".
+	Title string
+	// Goal says what the run should reach.
+	Goal string
+	// Options are the run's; the caller adds where the server runs.
+	Options Options
+	// Check tells whether a result meets the goal, and the figure that
+	// decides it.
+	Check func(*Result) (met bool, figure string) `json:"-"`
+}
+
+// Standard is issue 5's standard scenarios: idle connections for memory,
+// then fan-out on each transport for throughput and latency.
+func Standard() []Scenario {
+	const kb = 1024
+	live := func(n int, tr string, topics int, rate float64) Options {
+		return Options{Subscribers: n, Transport: tr, Topics: topics, Interest: Spread, Rate: rate,
+			Warmup: 3 * time.Second, Duration: 10 * time.Second, Drain: 10 * time.Second, Settle: 2 * time.Second}
+	}
+	idle := func(n int, tr string) Options {
+		return Options{Subscribers: n, Transport: tr, Warmup: time.Second, Duration: 2 * time.Second, Settle: 5 * time.Second}
+	}
+	backlog := live(5000, Poll, 1, 10)
+	backlog.PollDelay = time.Second
+	return []Scenario{
+		{Name: "idle-ws", Title: "15,000 idle WebSocket connections", Goal: "server memory ≤ 16 KiB per connection",
+			Options: idle(15000, WebSocket), Check: memoryGoal(16 * kb)},
+		{Name: "idle-sse", Title: "15,000 idle SSE connections", Goal: "server memory ≤ 12 KiB per connection",
+			Options: idle(15000, SSE), Check: memoryGoal(12 * kb)},
+		{Name: "ws-one", Title: "10,000 WS subscribers, one topic, 50 msgs/s", Goal: "all 500,000 deliveries/s sustained, p99 ≤ 50 ms, 0 lost",
+			Options: live(10000, WebSocket, 1, 50), Check: throughputGoal(50)},
+		{Name: "ws-spread", Title: "10,000 WS subscribers over 1,000 topics, 2,000 msgs/s in all", Goal: "p99 ≤ 20 ms, 0 lost",
+			Options: live(10000, WebSocket, 1000, 2000), Check: latencyGoal(20)},
+		{Name: "sse-one", Title: "5,000 SSE subscribers, one topic, 50 msgs/s", Goal: "p99 ≤ 50 ms, 0 lost",
+			Options: live(5000, SSE, 1, 50), Check: latencyGoal(50)},
+		{Name: "poll-one", Title: "5,000 long-poll clients, one topic, 10 msgs/s", Goal: "every update delivered, p99 ≤ 100 ms after publish",
+			Options: live(5000, Poll, 1, 10), Check: latencyGoal(100)},
+		{Name: "poll-backlog", Title: "5,000 long-poll clients, one topic, 10 msgs/s, polling 1 s after each response", Goal: "every update delivered, ≥ 5 messages per poll response when backlogged",
+			Options: backlog, Check: perPollGoal(5)},
+	}
+}
+
+// clean is the part of every goal that nothing is lost, reordered or
+// dropped.
+func clean(r *Result) (bool, string) {
+	if err := r.Err(); err != nil {
+		return false, fmt.Sprintf("%d lost, %d out of order, %d failed, %d dropped", r.Total.Lost, r.Total.OutOfOrder+r.Total.Duplicates, r.Total.Failed, r.Total.Dropped)
+	}
+	return true, ""
+}
+
+func memoryGoal(perConn float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := fmt.Sprintf("%s RSS per connection", kib(r.PerConnection.RSS))
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		return r.PerConnection.RSS <= perConn, fig
+	}
+}
+
+func latencyGoal(p99 float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := "p99 " + ms(r.Total.Latency.P99) + " ms"
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		return r.Total.Latency.Count > 0 && r.Total.Latency.P99 <= p99, fig
+	}
+}
+
+// throughputGoal wants every subscriber to get every update at the
+// rate asked for (within 1%: the window's edges), and a p99 latency.
+func throughputGoal(p99 float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := fmt.Sprintf("%.0f deliveries/s, p99 %s ms", r.Total.DeliveriesRate, ms(r.Total.Latency.P99))
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		want := float64(r.Subscribers) * r.Rate
+		return r.Total.DeliveriesRate >= 0.99*want && r.Total.Latency.P99 <= p99, fig
+	}
+}
+
+func perPollGoal(n float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := fmt.Sprintf("%.1f messages per poll response", r.Total.MessagesPerPoll)
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		return r.Total.MessagesPerPoll >= n, fig
+	}
+}
+
+// Args returns the `tickerd bench` flags that ask for these options,
+// leaving out what is left at its default and where the server runs.
+func (o Options) Args() []string {
+	o = o.withDefaults()
+	d := Options{}.withDefaults()
+	var a []string
+	add := func(name, v, def string) {
+		if v != def {
+			a = append(a, "--"+name, v)
+		}
+	}
+	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	add("subscribers", itoa(o.Subscribers), itoa(d.Subscribers))
+	add("transport", o.Transport, d.Transport)
+	add("topics", itoa(o.Topics), itoa(d.Topics))
+	add("interest", o.Interest, d.Interest)
+	add("rate", ftoa(o.Rate), "0")
+	add("size", itoa(o.Size), itoa(d.Size))
+	add("kind", o.Kind, d.Kind)
+	add("warmup", o.Warmup.String(), d.Warmup.String())
+	add("duration", o.Duration.String(), d.Duration.String())
+	add("drain", o.Drain.String(), d.Drain.String())
+	add("settle", o.Settle.String(), d.Settle.String())
+	add("poll-delay", o.PollDelay.String(), "0s")
+	return a
+}

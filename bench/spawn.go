@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"syscall"
+	"time"
+)
+
+// servingLine is what `tickerd serve` prints on stdout once it listens.
+var servingLine = regexp.MustCompile(`serving on (https?://\S+)`)
+
+// spawn starts ServerCommand as a child process on free loopback ports,
+// with its own embedded NATS and pprof, and publishes into that NATS.
+func (t *target) spawn(ctx context.Context, o Options) error {
+	natsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	pprofPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tickerd-bench-")
+	if err != nil {
+		return err
+	}
+	t.closers = append(t.closers, func() { os.RemoveAll(dir) })
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
+	t.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
+	args := append([]string{}, o.ServerCommand[1:]...)
+	args = append(args,
+		"--addr", "127.0.0.1:0",
+		"--nats-url", "",
+		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort),
+		"--data-dir", dir,
+		"--feeds", "none",
+		"--stream", o.Stream.Name,
+		"--subject-prefix", o.Stream.SubjectPrefix,
+		"--publish-token", randomToken(),
+		"--debug-addr", fmt.Sprintf("127.0.0.1:%d", pprofPort),
+		"--log-level", "warn")
+	args = append(args, o.ServerArgs...)
+
+	// Our own pipe rather than StdoutPipe, so that Wait, which may run
+	// first, does not cut the server's last lines off.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(o.ServerCommand[0], args...)
+	cmd.Stdout, cmd.Stderr = pw, o.Log
+	// The server goes when the bench does, even killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return fmt.Errorf("%w: spawn %s: %w", ErrServer, o.ServerCommand[0], err)
+	}
+	t.pid = cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.closers = append(t.closers, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+			fmt.Fprintln(o.Log, sc.Text())
+		}
+		_, _ = io.Copy(o.Log, pr)
+	}()
+	select {
+	case u := <-found:
+		if t.base, err = url.Parse(u); err != nil {
+			return err
+		}
+	case <-exited:
+		return fmt.Errorf("%w: spawned %s exited before serving (%s)", ErrServer, o.ServerCommand[0], cmd.ProcessState)
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("%w: spawned %s did not say where it serves within 30s", ErrServer, o.ServerCommand[0])
+	}
+	if err := waitReady(ctx, t.base); err != nil {
+		return err
+	}
+	if err := t.openStream(ctx, o, natsURL); err != nil {
+		return err
+	}
+	t.desc = fmt.Sprintf("spawned %s (pid %d) at %s, NATS %s", o.ServerCommand[0], t.pid, t.base, natsURL)
+	return nil
+}

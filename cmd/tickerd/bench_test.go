@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tickerd/tickerd/bench"
+	"github.com/tickerd/tickerd/bench/benchtest"
+)
+
+// tickerd bench, briefly, against an in-process gateway: JSON out, exit 0.
+// The subscriber count comes from the environment, as every flag may.
+func TestBenchCommand(t *testing.T) {
+	t.Setenv("TICKERD_SUBSCRIBERS", "60")
+	t.Setenv("TICKERD_NATS_URL", "nats://127.0.0.1:1") // serve's, not for an in-process bench
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "--transport", "mix", "--topics", "2", "--rate", "40",
+		"--warmup", "300ms", "--duration", "1s", "--settle", "10ms", "--json", "--quiet"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	var res bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if res.Subscribers != 60 || res.Total.Connected != 60 || res.Total.Deliveries == 0 || res.Total.Lost != 0 || len(res.Groups) != 3 {
+		t.Fatalf("result: %+v", res.Total)
+	}
+}
+
+func TestBenchRefusesOverTheOpenFileLimit(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "--subscribers", "10000000"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "refusing to start") || !strings.Contains(stderr.String(), "open-file limit") {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	code = run([]string{"bench", "--spawn", "--scenarios", "standard", "--scale", "1000"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "scenario idle-ws: refusing to start") {
+		t.Fatalf("scenarios: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// An update lost on the way makes the exit status non-zero.
+func TestBenchFailsOnLoss(t *testing.T) {
+	gw := benchtest.New(func(n uint64) benchtest.Fault {
+		if n == 5 {
+			return benchtest.Drop
+		}
+		return benchtest.Deliver
+	})
+	defer gw.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "--url", gw.URL, "--publish-token", benchtest.Token, "--transport", "sse",
+		"--subscribers", "3", "--rate", "20", "--warmup", "10ms", "--duration", "1s", "--settle", "1ms", "--quiet"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stdout.String(), "NOT CLEAN") || !strings.Contains(stderr.String(), "updates lost: 3 of") {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--nats-url", "nats://127.0.0.1:4222"},
+		{"bench", "--scale", "0.1"},
+		{"bench", "--markdown", "x.md"},
+		{"bench", "--server-args", "--queue-size 1"},
+		{"bench", "--scenarios", "standard", "--cpu-profile", "cpu.pprof"},
+		{"bench", "--scenarios", "nope"},
+		{"bench", "--subscribers", "many"},
+	} {
+		var out bytes.Buffer
+		if code := run(args, &out, &out); code != 2 {
+			t.Errorf("tickerd %q exited %d, want 2\n%s", args, code, out.String())
+		}
+	}
+}
+
+// The command lines docs/benchmarks.md shows run the very scenarios.
+func TestScenarioCommandsReproduce(t *testing.T) {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	f := newBenchFlags(fs)
+	f.o.Spawn = true
+	for _, sc := range bench.Standard() {
+		o := f.scenarioOptions(sc)
+		line := f.command(o)
+		args := strings.Fields(line)
+		if !slices.Equal(args[:3], []string{"tickerd", "bench", "--spawn"}) {
+			t.Fatalf("%s: %s", sc.Name, line)
+		}
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		g := newBenchFlags(fs)
+		if err := parse(fs, args[2:], io.Discard); err != nil {
+			t.Fatalf("%s: %s: %v", sc.Name, line, err)
+		}
+		if got, want := g.o.Args(), sc.Options.Args(); !slices.Equal(got, want) {
+			t.Errorf("%s: %s gives %q, want %q", sc.Name, line, got, want)
+		}
+	}
+}
+
+// tickerd bench --spawn: the server is a child process, measured in
+// /proc and profiled through its --debug-addr.
+func TestBenchSpawn(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tickerd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
+	cmd := exec.Command(bin, "bench", "--spawn", "--subscribers", "30", "--transport", "mix", "--rate", "30",
+		"--warmup", "200ms", "--duration", "1s", "--settle", "10ms", "--cpu-profile", cpu, "--mem-profile", heap, "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	var res bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if res.Mode != "spawned" || res.Total.Connected != 30 || res.Total.Lost != 0 || res.ServerCPUS <= 0 || res.After.RSS <= res.Before.RSS/2 {
+		t.Fatalf("result: mode %s, total %+v, CPU %.2f, memory %+v %+v", res.Mode, res.Total, res.ServerCPUS, res.Before, res.After)
+	}
+	if !strings.Contains(res.Server, "spawned "+bin) {
+		t.Errorf("server: %s", res.Server)
+	}
+	for _, p := range []string{cpu, heap} {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("profile %s: %v", p, err)
+		}
+	}
+}
