@@ -73,7 +73,8 @@ type Result struct {
 	Sessions float64 `json:"server_sessions"`
 
 	// ServerDeliveries is the growth of the gateway's
-	// tickerd_deliveries_total over the window; SlowConsumers of
+	// tickerd_deliveries_total plus tickerd_replayed_total (what resumes and
+	// long polls get) over the window; SlowConsumers of
 	// tickerd_slow_consumers_total over the whole run.
 	ServerDeliveries float64 `json:"server_deliveries"`
 	SlowConsumers    float64 `json:"slow_consumers"`

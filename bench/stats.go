@@ -54,7 +54,7 @@ func (t *target) sample(ctx context.Context, gc bool) (sample, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", ErrServer, err)
 	}
-	s.Deliveries = m["tickerd_deliveries_total"]
+	s.Deliveries = m["tickerd_deliveries_total"] + m["tickerd_replayed_total"]
 	s.Slow = m["tickerd_slow_consumers_total"]
 	s.Sessions = m["tickerd_sessions"]
 	switch t.mode {

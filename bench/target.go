@@ -125,7 +125,9 @@ func (t *target) openStream(ctx context.Context, o Options, natsURL string) erro
 		return fmt.Errorf("%w: connect to NATS at %s: %w", ErrServer, natsURL, err)
 	}
 	t.closers = append(t.closers, func() { _ = nc.Drain() })
-	s, err := stream.Open(ctx, nc, o.Stream, slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Attach, not Open: the gateway's stream is used as it is, its
+	// retention untouched.
+	s, err := stream.Attach(ctx, nc, o.Stream, slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return fmt.Errorf("%w: open the stream: %w", ErrServer, err)
 	}

@@ -35,9 +35,6 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*
 	if err := message.ValidateTopic(opts.SubjectPrefix); err != nil {
 		return nil, fmt.Errorf("subject prefix %q: %w", opts.SubjectPrefix, err)
 	}
-	if log == nil {
-		log = slog.Default()
-	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -61,7 +58,36 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", opts.Name, err)
 	}
-	info := st.CachedInfo()
+	return newStream(js, st, opts, log), nil
+}
+
+// Attach opens the stream named by opts.Name as it is, without creating it
+// or changing its settings: for tools, such as the bench, that publish into
+// a deployment they do not own. Its subject prefix and per-topic limit are
+// read from the stream.
+func Attach(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*Stream, error) {
+	opts = opts.withDefaults()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, opts.Name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", opts.Name, err)
+	}
+	cfg := st.CachedInfo().Config
+	if len(cfg.Subjects) != 1 || !strings.HasSuffix(cfg.Subjects[0], ".>") {
+		return nil, fmt.Errorf("stream %s has subjects %q, not one prefix.>", opts.Name, cfg.Subjects)
+	}
+	opts.SubjectPrefix = strings.TrimSuffix(cfg.Subjects[0], ".>")
+	opts.MaxPerTopic = cfg.MaxMsgsPerSubject
+	return newStream(js, st, opts, log), nil
+}
+
+func newStream(js jetstream.JetStream, st jetstream.Stream, opts Options, log *slog.Logger) *Stream {
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Stream{
 		js:     js,
 		st:     st,
@@ -69,9 +95,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*
 		prefix: opts.SubjectPrefix + ".",
 		// The creation time tells one incarnation of the stream from the
 		// next: a stream deleted and made again restarts its sequences.
-		epoch: uint64(info.Created.UnixNano()),
+		epoch: uint64(st.CachedInfo().Created.UnixNano()),
 		log:   log,
-	}, nil
+	}
 }
 
 // Epoch identifies this incarnation of the stream in cursors.

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	received   prometheus.Counter
 	deliveries prometheus.Counter
+	replayed   prometheus.Counter
 	merged     prometheus.Counter
 	slow       prometheus.Counter
 	sessions   *prometheus.GaugeVec
@@ -20,7 +21,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_deliveries_total",
-			Help: "Updates queued to subscribers (one per subscriber per update).",
+			Help: "Live updates queued to subscribers (one per subscriber per update); resumes are tickerd_replayed_total.",
+		}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_replayed_total",
+			Help: "Updates queued to subscribers resuming from a cursor, from memory or the stream (every long poll resumes).",
 		}),
 		merged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_merged_total",
@@ -40,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"transport"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.deliveries, m.merged, m.slow, m.sessions, m.opened)
+		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.opened)
 	}
 	return m
 }

@@ -107,6 +107,7 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 				if s.pushWait(ctx, newUpdateFrame(&u, h.epoch)) != nil {
 					return false
 				}
+				h.metrics.replayed.Inc()
 				pos = u.Seq
 				return true
 			})
@@ -130,6 +131,7 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 					if err := s.pushWait(ctx, f); err != nil {
 						return err
 					}
+					h.metrics.replayed.Inc()
 				}
 				pos = f.Seq
 			}
@@ -154,6 +156,7 @@ func (h *Hub) finishResume(s *Session, patterns []string, pos uint64) bool {
 	for _, f := range rest {
 		if matchAny(patterns, f.Topic) {
 			s.Send(f)
+			h.metrics.replayed.Inc()
 		}
 		pos = f.Seq
 	}
