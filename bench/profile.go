@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"runtime"
 	runpprof "runtime/pprof"
@@ -62,22 +59,4 @@ func (t *target) writeHeapProfile(ctx context.Context, path string) error {
 		err = runpprof.WriteHeapProfile(f)
 	}
 	return errors.Join(err, f.Close())
-}
-
-// servePprof serves net/http/pprof on addr until the returned func is
-// called. It uses its own mux, not http.DefaultServeMux.
-func servePprof(addr string) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return func() { srv.Close() }, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/profiles"
 )
 
 // Run runs one bench: it starts or finds the server, connects the
@@ -28,7 +30,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, "bench: "+format+"\n", args...) }
 
 	if o.PprofAddr != "" {
-		stop, err := servePprof(o.PprofAddr)
+		stop, _, err := profiles.Serve(o.PprofAddr)
 		if err != nil {
 			return nil, err
 		}

@@ -52,7 +52,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if *debugAddr != "" {
-		stop, err := serveDebug(ctx, *debugAddr, log)
+		stop, err := serveDebug(*debugAddr, log)
 		if err != nil {
 			return fmt.Errorf("--debug-addr: %w", err)
 		}
