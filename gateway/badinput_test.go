@@ -238,3 +238,24 @@ func TestWebSocketIdleTimeout(t *testing.T) {
 	awaitSessions(1)
 	awaitSessions(0)
 }
+
+// A command near the frame limit, several times the connection's read
+// buffer, is read whole.
+func TestWebSocketLargeCommand(t *testing.T) {
+	_, srv := testGateway(t, Config{})
+	ws := dialWS(t, srv.URL, "")
+	ws.expect("hello")
+	var topics []string
+	for i := range 90 {
+		topics = append(topics, fmt.Sprintf(`"large.command.topic.name.%03d"`, i))
+	}
+	cmd := `{"type":"subscribe","id":1,"topics":[` + strings.Join(topics, ",") + `]}`
+	if len(cmd) < 2500 || len(cmd) > 4096 {
+		t.Fatalf("command of %d bytes", len(cmd))
+	}
+	ws.send(cmd)
+	if a := ws.expect("ack"); string(a.ID) != "1" {
+		t.Fatalf("ack %+v", a)
+	}
+	ws.expect("snapshot")
+}

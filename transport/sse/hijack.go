@@ -40,8 +40,9 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, req tran
 		return true
 	}
 
-	// The connection outlives the request: nothing of it is kept.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	// The connection outlives the request: nothing of it is kept, not
+	// even its context.
+	ctx, cancel := context.WithCancel(context.Background())
 	s := h.hub.StartSession(ctx, "sse", c, h.opts.Heartbeat)
 	go h.open(ctx, s, req)
 	go func() {

@@ -41,8 +41,8 @@ type Options struct {
 	MaxFrame int64
 	// ReadBuffer and WriteBuffer size the connection's read and write
 	// buffers, kept for its life. A message larger than WriteBuffer costs
-	// a second system call; client commands are small. Defaults 1 KiB and
-	// 2 KiB.
+	// a second system call; client commands are small and may span
+	// several reads. Defaults 512 bytes and 2 KiB.
 	ReadBuffer, WriteBuffer int
 	// OriginPatterns are the origins allowed to connect from a browser
 	// (host patterns as path.Match takes them). Empty allows any origin:
@@ -61,7 +61,7 @@ func (o Options) withDefaults() Options {
 		o.MaxFrame = 4096
 	}
 	if o.ReadBuffer <= 0 {
-		o.ReadBuffer = 1 << 10
+		o.ReadBuffer = 512
 	}
 	if o.WriteBuffer <= 0 {
 		o.WriteBuffer = 2 << 10
@@ -100,8 +100,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Writes are bounded by deadlines and reads end when the connection
 	// closes, so neither takes a cancellable context: the library would
 	// keep a callback per connection for it. ctx bounds subscribing and
-	// commands, and ends with the reader.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	// commands, and ends with the reader. It does not derive from the
+	// request's, which would keep the request's context alive with it.
+	ctx, cancel := context.WithCancel(context.Background())
 	wc := &conn{c: c, nc: hj.conn, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
 	s := h.hub.StartSession(context.WithoutCancel(ctx), "ws", wc, h.opts.Heartbeat)
 	go h.read(ctx, cancel, c, s, req, reqErr)
