@@ -237,6 +237,12 @@ func TestWebSocketIdleTimeout(t *testing.T) {
 	}
 	awaitSessions(1)
 	awaitSessions(0)
+	// hello rounds the interval up to whole seconds: not 0, "none".
+	c := dialWS(t, srv.URL, "")
+	if h := c.expect("hello"); h.Heartbeat != 1 {
+		t.Fatalf("hello.heartbeat %d for 100ms, want 1", h.Heartbeat)
+	}
+	awaitSessions(0) // and it too stops answering
 }
 
 // A command near the frame limit, several times the connection's read

@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/tickerd/tickerd/message"
 )
@@ -52,6 +53,12 @@ type Hello struct {
 	// alive; a client that hears nothing for twice that may reconnect.
 	Heartbeat int         `json:"heartbeat"`
 	Limits    HelloLimits `json:"limits"`
+}
+
+// HeartbeatSeconds is d as Hello.Heartbeat gives it: whole seconds,
+// rounded up, so that a sub-second interval does not read as none.
+func HeartbeatSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // HelloLimits tells a client the bounds the server holds it to.

@@ -89,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // open queues the hello and subscribes; run on its own goroutine, since a
 // resume may wait for the client to read.
 func (h *Handler) open(ctx context.Context, s *transport.Session, req transport.Request) {
-	hello := transport.Hello{Transport: "sse", Heartbeat: int(h.opts.Heartbeat / time.Second)}
+	hello := transport.Hello{Transport: "sse", Heartbeat: transport.HeartbeatSeconds(h.opts.Heartbeat)}
 	s.Fail(h.hub.Open(ctx, s, hello, req, nil))
 }
 

@@ -118,7 +118,7 @@ func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websoc
 	}()
 	hello := transport.Hello{
 		Transport: "ws",
-		Heartbeat: int(h.opts.Heartbeat / time.Second),
+		Heartbeat: transport.HeartbeatSeconds(h.opts.Heartbeat),
 		Limits:    transport.HelloLimits{MaxFrame: int(h.opts.MaxFrame)},
 	}
 	if err := h.hub.Open(ctx, s, hello, req, reqErr); err != nil {
