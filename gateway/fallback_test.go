@@ -63,6 +63,16 @@ func TestSSEOverHTTP2(t *testing.T) {
 			}
 		}
 	}
+	// The client goes: its session ends with it.
+	resp.Body.Close()
+	deadline := time.After(10 * time.Second)
+	for g.Hub().SessionCount() != 0 {
+		select {
+		case <-deadline:
+			t.Fatalf("%d sessions after the client went", g.Hub().SessionCount())
+		case <-time.After(5 * time.Millisecond): // the server notices; nothing to await here
+		}
+	}
 }
 
 func TestPollBatchesAndWaits(t *testing.T) {

@@ -8,11 +8,10 @@ import (
 )
 
 // StartSession opens a session whose queue is written to c by a goroutine
-// that runs only while something is queued, and whose heartbeat is a timer:
-// an idle connection costs no goroutine here, only its transport's reader.
-// It is for transports that own their connection once the handler returns
-// (a hijacked WebSocket). c's Heartbeat must be safe to call while a Write
-// runs. The transport still calls Close when its connection goes.
+// that runs only while something is queued, and whose heartbeat is a timer
+// that fires when nothing was written for a whole interval: an idle
+// connection costs no goroutine here. c's Heartbeat may be called while a
+// Write runs. The transport still calls Close when its connection goes.
 func (h *Hub) StartSession(ctx context.Context, transport string, c Conn, heartbeat time.Duration) *Session {
 	w := &writer{ctx: ctx, c: c, heartbeat: heartbeat}
 	w.s = h.newSession(transport, h.opts.QueueSize, w.wake)
@@ -88,4 +87,33 @@ func (w *writer) onBeat() {
 		_ = w.c.Heartbeat(w.ctx)
 	}
 	w.beat.Reset(w.heartbeat)
+}
+
+// flush writes everything s has queued to c in one Write (what the writer
+// wakes to find goes out together) and, once s has ended, tells c why. It
+// reports whether it wrote and whether the connection is over. Items queued before a shutdown are written before the
+// end is told; on a slow consumer they are dropped, since the subscriber
+// resumes from its cursor anyway. items is scratch space, returned for
+// reuse.
+func flush(ctx context.Context, s *Session, c Conn, items []Item) (_ []Item, wrote, over bool) {
+	items, end := s.Take(items)
+	if end == ErrSlowConsumer {
+		clear(items)
+		c.End(end)
+		return items[:0], false, true
+	}
+	if len(items) > 0 {
+		err := c.Write(ctx, items)
+		clear(items) // let frames be collected
+		if err != nil {
+			c.End(nil)
+			return items[:0], false, true
+		}
+		wrote = true
+	}
+	if end != nil {
+		c.End(end)
+		return items[:0], wrote, true
+	}
+	return items[:0], wrote, false
 }
