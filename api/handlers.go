@@ -40,7 +40,7 @@ func snapshot(hub *transport.Hub) http.HandlerFunc {
 			return
 		}
 		if len(patterns) == 0 {
-			transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, `"topics" is required (">" for all)`)
+			transport.WriteErr(w, transport.ErrNoTopics)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

@@ -11,6 +11,8 @@ import (
 // ErrorCode maps an error to the contract's error code and HTTP status.
 func ErrorCode(err error) (code string, status int) {
 	switch {
+	case errors.Is(err, ErrNoTopics):
+		return CodeBadRequest, http.StatusBadRequest
 	case errors.Is(err, message.ErrBadTopic):
 		return CodeBadTopic, http.StatusBadRequest
 	case errors.Is(err, message.ErrBadCursor):

@@ -38,6 +38,8 @@ type Source interface {
 var (
 	ErrTooManyTopics = errors.New("too many topics")
 	ErrNotReady      = errors.New("hub has not loaded the stream yet")
+	// ErrNoTopics: a request that must name topics named none.
+	ErrNoTopics = errors.New(`"topics" is required (">" for all)`)
 )
 
 // Hub routes the stream's updates to sessions. Create it with New, start it

@@ -42,6 +42,15 @@ func (h *Hub) ParseRequest(r *http.Request, lastEventID string) (Request, error)
 	return req, nil
 }
 
+// NeedTopics is ErrNoTopics when r names no pattern: a stream or poll
+// without topics has nothing to serve (a WebSocket may subscribe later).
+func (r Request) NeedTopics() error {
+	if len(r.Patterns) == 0 {
+		return ErrNoTopics
+	}
+	return nil
+}
+
 // decodeID keeps a command id only if it is a JSON number or string, so
 // that echoing it back cannot inject anything.
 func decodeID(raw json.RawMessage) json.RawMessage {

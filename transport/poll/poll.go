@@ -68,12 +68,11 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // at once, or the request waits up to timeout seconds for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := h.hub.ParseRequest(r, "")
+	if err == nil {
+		err = req.NeedTopics()
+	}
 	if err != nil {
 		transport.WriteErr(w, err)
-		return
-	}
-	if len(req.Patterns) == 0 {
-		transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, `"topics" is required`)
 		return
 	}
 	timeout, err := h.timeout(r.URL.Query().Get("timeout"))

@@ -68,12 +68,11 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // gets a JSON error instead of a stream, which EventSource does not retry.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := h.hub.ParseRequest(r, r.Header.Get("Last-Event-ID"))
+	if err == nil {
+		err = req.NeedTopics()
+	}
 	if err != nil {
 		transport.WriteErr(w, err)
-		return
-	}
-	if len(req.Patterns) == 0 {
-		transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, `"topics" is required`)
 		return
 	}
 	hdr := w.Header()
