@@ -95,23 +95,28 @@ func (n Nginx) Start(t testing.TB) string {
 	bin := Require(t, "nginx")
 	dir := t.TempDir()
 	port := FreePort(t)
-	var conf bytes.Buffer
-	err := template.Must(template.New("nginx").Parse(nginxConf)).Execute(&conf, map[string]any{
+	path := writeConf(t, filepath.Join(dir, "nginx.conf"), nginxConf, map[string]any{
 		"Dir": dir, "Port": port, "Upstreams": n.Upstreams, "Location": n.Location,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, conf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	out := run(t, exec.Command(bin, "-p", dir, "-c", path))
 	awaitListening(t, port, func() string {
 		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		return out.String() + string(log)
 	})
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// writeConf renders a proxy's configuration template with data to path.
+func writeConf(t testing.TB, path, tmpl string, data map[string]any) string {
+	t.Helper()
+	var conf bytes.Buffer
+	if err := template.Must(template.New(filepath.Base(path)).Parse(tmpl)).Execute(&conf, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, conf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // run starts cmd in a process group of its own and kills the group when the
@@ -181,17 +186,9 @@ func (h HAProxy) Start(t testing.TB) string {
 	bin := Require(t, "haproxy")
 	dir := t.TempDir()
 	port := FreePort(t)
-	var conf bytes.Buffer
-	err := template.Must(template.New("haproxy").Parse(haproxyConf)).Execute(&conf, map[string]any{
+	path := writeConf(t, filepath.Join(dir, "haproxy.cfg"), haproxyConf, map[string]any{
 		"Port": port, "Upstreams": h.Upstreams,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, conf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	out := run(t, exec.Command(bin, "-db", "-f", path))
 	awaitListening(t, port, out.String)
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
