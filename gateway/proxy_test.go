@@ -8,7 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/internal/proxytest"
 )
 
@@ -64,11 +64,7 @@ func TestThroughDefaultNginx(t *testing.T) {
 // polls, SSE reconnects and WebSocket connections land on alternating
 // gateways; the cursor alone carries the client through.
 func TestRoundRobinWithoutStickiness(t *testing.T) {
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
+	ns := natstest.Server(t)
 	_, a := testGateway(t, Config{NATSURL: ns.ClientURL()})
 	_, b := testGateway(t, Config{NATSURL: ns.ClientURL()})
 	base := proxytest.HAProxy{Upstreams: []string{

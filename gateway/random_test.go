@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/natstest"
 )
 
 // Publishers emit events and state on many topics through two gateways
@@ -19,11 +19,7 @@ import (
 func TestRandomizedResumeAcrossGatewaysAndTransports(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
+	ns := natstest.Server(t)
 	cfg := Config{NATSURL: ns.ClientURL()}
 	cfg.Hub.RingSize = 300 // small enough that some resumes read JetStream
 	_, a := testGateway(t, cfg)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/natstest"
 )
 
 // The latest values survive a gateway restart on the same data directory,
@@ -61,11 +61,7 @@ func TestSnapshotAfterRestart(t *testing.T) {
 
 // serve --nats-url: a gateway on a NATS server it did not start.
 func TestExternalNATS(t *testing.T) {
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
+	ns := natstest.Server(t)
 	g, srv := testGateway(t, Config{NATSURL: ns.ClientURL()})
 	if g.NATSURL() != "" {
 		t.Fatalf("gateway started its own NATS at %s", g.NATSURL())

@@ -22,6 +22,7 @@ import (
 	"github.com/tickerd/tickerd/embednats"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/gateway"
+	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/internal/proxytest"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/stream"
@@ -72,20 +73,8 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	pub, err := stream.Open(context.Background(), nc, stream.Options{}, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := natstest.Server(t)
+	pub := natstest.Stream(t, ns, stream.Options{})
 	h := &harness{t: t, ns: ns, pub: pub, addr: "127.0.0.1:0"}
 	h.start()
 	t.Cleanup(func() { h.stop() })

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/stream"
 )
@@ -19,24 +19,8 @@ import (
 // testHub runs a hub over a real JetStream stream on an embedded server.
 func testHub(t testing.TB, opts Options) (*Hub, *stream.Stream) {
 	t.Helper()
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := stream.Open(ctx, nc, stream.Options{Memory: true}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Logger = log
+	st := natstest.Stream(t, natstest.Server(t), stream.Options{Memory: true})
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := New(st, opts)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -44,7 +28,7 @@ func testHub(t testing.TB, opts Options) (*Hub, *stream.Stream) {
 	t.Cleanup(func() { stop(); <-done })
 	select {
 	case <-h.Loaded():
-	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
 		t.Fatal("hub did not load")
 	}
 	return h, st

@@ -18,7 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/natstest"
 )
 
 var servingLine = regexp.MustCompile(`serving on (http://\S+)`)
@@ -83,11 +83,7 @@ func readUntil(t *testing.T, c *websocket.Conn, pred func(typ, topic string) boo
 // tickerd feed and tickerd serve --nats-url, both against a NATS server
 // neither of them started.
 func TestFeedAndServeOnExternalNATS(t *testing.T) {
-	ns, err := embednats.Start(embednats.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
+	ns := natstest.Server(t)
 
 	// serve takes its NATS from the environment, as a deployment would.
 	t.Setenv("TICKERD_NATS_URL", ns.ClientURL())
