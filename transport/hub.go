@@ -131,12 +131,13 @@ func (h *Hub) topicCount() int {
 // deliver routes one update from the stream: encoded once, kept as the
 // topic's latest value and in the ring, queued on every matching session.
 func (h *Hub) deliver(u message.Update) {
-	if u.Seq <= h.head.Load() && h.isLoaded() {
+	loaded := h.isLoaded()
+	if u.Seq <= h.head.Load() && loaded {
 		return // already routed before the source was followed again
 	}
 	f := newUpdateFrame(&u, h.epoch)
 	h.metrics.received.Inc()
-	if h.isLoaded() {
+	if loaded {
 		h.ring.add(f)
 	}
 	h.mu.RLock()

@@ -44,7 +44,9 @@ type Session struct {
 	removed bool
 	// last is the sequence of the newest update queued; the fan-out skips
 	// anything at or below it, so an update that matches two of the
-	// session's patterns, or was already replayed, is queued once.
+	// session's patterns, or was already replayed, is queued once. The
+	// fan-out, the one goroutine that writes it under the read lock,
+	// excludes the others, which write it under the write lock.
 	last uint64
 }
 
