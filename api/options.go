@@ -37,12 +37,18 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Defaults of Options, which the serve command's flags show too.
+const (
+	DefaultMaxBody        = 1 << 20
+	DefaultPublishTimeout = 5 * time.Second
+)
+
 func (o Options) withDefaults() Options {
 	if o.MaxBody <= 0 {
-		o.MaxBody = 1 << 20
+		o.MaxBody = DefaultMaxBody
 	}
 	if o.PublishTimeout <= 0 {
-		o.PublishTimeout = 5 * time.Second
+		o.PublishTimeout = DefaultPublishTimeout
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer

@@ -2,7 +2,7 @@ package feed_test
 
 import (
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/stream"
 )
 
 // The NATS stream adapter is the Publisher the feeds run with.

@@ -57,15 +57,21 @@ func (o SportsOptions) Validate() error {
 	return nil
 }
 
+// Defaults of SportsOptions, which the serve and feed commands' flags show too.
+const (
+	DefaultGames      = 6
+	DefaultGameLength = 5 * time.Minute
+)
+
 func (o SportsOptions) withDefaults() SportsOptions {
 	if o.Games <= 0 {
-		o.Games = 6
+		o.Games = DefaultGames
 	}
 	if len(o.Leagues) == 0 {
 		o.Leagues = Leagues()
 	}
 	if o.GameLength <= 0 {
-		o.GameLength = 5 * time.Minute
+		o.GameLength = DefaultGameLength
 	}
 	if o.Pause <= 0 {
 		o.Pause = 15 * time.Second

@@ -60,12 +60,15 @@ func (o StocksOptions) Validate() error {
 	return nil
 }
 
+// DefaultTicksPerSecond is StocksOptions.TicksPerSecond's default.
+const DefaultTicksPerSecond = 4
+
 func (o StocksOptions) withDefaults() StocksOptions {
 	if len(o.Stocks) == 0 {
 		o.Stocks = defaultStocks
 	}
 	if !(o.TicksPerSecond > 0) {
-		o.TicksPerSecond = 4
+		o.TicksPerSecond = DefaultTicksPerSecond
 	}
 	if !(o.Speed > 0) {
 		o.Speed = 30

@@ -19,13 +19,13 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/tickerd/tickerd/embednats"
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/gateway"
+	"github.com/tickerd/tickerd/internal/embednats"
+	"github.com/tickerd/tickerd/internal/gateway"
 	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/internal/proxytest"
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
-	"github.com/tickerd/tickerd/stream"
 )
 
 // testPage drives Tickerd.Client and records what it sees in window.__t.

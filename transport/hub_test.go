@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/internal/natstest"
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
-	"github.com/tickerd/tickerd/stream"
 )
 
 // testHub runs a hub over a real JetStream stream on an embedded server.

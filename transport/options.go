@@ -24,15 +24,22 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Defaults of Options, which the serve command's flags show too.
+const (
+	DefaultQueueSize = 256
+	DefaultRingSize  = 65_536
+	DefaultMaxTopics = 100
+)
+
 func (o Options) withDefaults() Options {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 256
+		o.QueueSize = DefaultQueueSize
 	}
 	if o.RingSize <= 0 {
-		o.RingSize = 65_536
+		o.RingSize = DefaultRingSize
 	}
 	if o.MaxTopics <= 0 {
-		o.MaxTopics = 100
+		o.MaxTopics = DefaultMaxTopics
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tickerd/tickerd/bench"
+	"github.com/tickerd/tickerd/internal/bench"
 )
 
 // benchFlags are `tickerd bench`'s settings: the bench options, and what

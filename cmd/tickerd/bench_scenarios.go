@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tickerd/tickerd/bench"
+	"github.com/tickerd/tickerd/internal/bench"
 )
 
 // pickScenarios returns the scenarios the names ask for: "standard" for

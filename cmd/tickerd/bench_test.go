@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tickerd/tickerd/bench"
-	"github.com/tickerd/tickerd/bench/benchtest"
+	"github.com/tickerd/tickerd/internal/bench"
+	"github.com/tickerd/tickerd/internal/bench/benchtest"
 )
 
 // tickerd bench, briefly, against an in-process gateway: JSON out, exit 0.

@@ -6,32 +6,31 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/gateway"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/gateway"
+	"github.com/tickerd/tickerd/internal/stream"
 )
 
 // streamFlags are the stream's settings, shared by serve and feed so that
 // both create the same stream.
 func streamFlags(fs *flag.FlagSet, o *stream.Options) {
-	fs.StringVar(&o.Name, "stream", "TICKERD", "JetStream stream name")
-	fs.StringVar(&o.SubjectPrefix, "subject-prefix", "tickerd", "NATS subject prefix put before every topic")
-	fs.DurationVar(&o.MaxAge, "max-age", 24*time.Hour, "retention: how long updates are kept (and cursors resume)")
-	fs.Int64Var(&o.MaxPerTopic, "max-per-topic", 10000, "retention: most updates kept per topic")
-	fs.IntVar(&o.Replicas, "replicas", 1, "JetStream replicas (3 on a cluster)")
+	fs.StringVar(&o.Name, "stream", stream.DefaultName, "JetStream stream name")
+	fs.StringVar(&o.SubjectPrefix, "subject-prefix", stream.DefaultSubjectPrefix, "NATS subject prefix put before every topic")
+	fs.DurationVar(&o.MaxAge, "max-age", stream.DefaultMaxAge, "retention: how long updates are kept (and cursors resume)")
+	fs.Int64Var(&o.MaxPerTopic, "max-per-topic", stream.DefaultMaxPerTopic, "retention: most updates kept per topic")
+	fs.IntVar(&o.Replicas, "replicas", stream.DefaultReplicas, "JetStream replicas (3 on a cluster)")
 }
 
 // feedFlags are the simulators' settings, shared by serve and feed.
 func feedFlags(fs *flag.FlagSet, st *feed.StocksOptions, sp *feed.SportsOptions) *listFlag {
 	feeds := listFlag{"stocks", "sports"}
 	fs.Var(&feeds, "feeds", `simulators to run: stocks, sports, or "none"`)
-	fs.Float64Var(&st.TicksPerSecond, "stock-rate", 4, "quotes per second per stock symbol")
-	fs.IntVar(&sp.Games, "games", 6, "concurrent simulated games")
-	fs.DurationVar(&sp.GameLength, "game-length", 5*time.Minute, "real time one simulated game lasts")
+	fs.Float64Var(&st.TicksPerSecond, "stock-rate", feed.DefaultTicksPerSecond, "quotes per second per stock symbol")
+	fs.IntVar(&sp.Games, "games", feed.DefaultGames, "concurrent simulated games")
+	fs.DurationVar(&sp.GameLength, "game-length", feed.DefaultGameLength, "real time one simulated game lasts")
 	return &feeds
 }
 

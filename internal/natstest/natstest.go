@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/embednats"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/embednats"
+	"github.com/tickerd/tickerd/internal/stream"
 )
 
 // Server starts an embedded NATS server with JetStream in a temporary

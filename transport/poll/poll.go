@@ -33,18 +33,26 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Defaults of Options, which the serve command's flags show too.
+const (
+	DefaultTimeout     = 25 * time.Second
+	DefaultMaxTimeout  = 60 * time.Second
+	DefaultLinger      = 15 * time.Millisecond
+	DefaultMaxMessages = 256
+)
+
 func (o Options) withDefaults() Options {
 	if o.DefaultTimeout <= 0 {
-		o.DefaultTimeout = 25 * time.Second
+		o.DefaultTimeout = DefaultTimeout
 	}
 	if o.MaxTimeout <= 0 {
-		o.MaxTimeout = 60 * time.Second
+		o.MaxTimeout = DefaultMaxTimeout
 	}
 	if o.Linger <= 0 {
-		o.Linger = 15 * time.Millisecond
+		o.Linger = DefaultLinger
 	}
 	if o.MaxMessages <= 0 {
-		o.MaxMessages = 256
+		o.MaxMessages = DefaultMaxMessages
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

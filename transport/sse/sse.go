@@ -36,18 +36,26 @@ type Options struct {
 	WriteTimeout time.Duration
 }
 
+// Defaults of Options.
+const (
+	DefaultHeartbeat     = 25 * time.Second
+	DefaultRetry         = 2 * time.Second
+	DefaultShutdownRetry = 250 * time.Millisecond
+	DefaultWriteTimeout  = 10 * time.Second
+)
+
 func (o Options) withDefaults() Options {
 	if o.Heartbeat <= 0 {
-		o.Heartbeat = 25 * time.Second
+		o.Heartbeat = DefaultHeartbeat
 	}
 	if o.Retry <= 0 {
-		o.Retry = 2 * time.Second
+		o.Retry = DefaultRetry
 	}
 	if o.ShutdownRetry <= 0 {
-		o.ShutdownRetry = 250 * time.Millisecond
+		o.ShutdownRetry = DefaultShutdownRetry
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	return o
 }

@@ -50,15 +50,22 @@ type Options struct {
 	OriginPatterns []string
 }
 
+// Defaults of Options, which the serve command's flags show too.
+const (
+	DefaultHeartbeat    = 25 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultMaxFrame     = 4096
+)
+
 func (o Options) withDefaults() Options {
 	if o.Heartbeat <= 0 {
-		o.Heartbeat = 25 * time.Second
+		o.Heartbeat = DefaultHeartbeat
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	if o.MaxFrame <= 0 {
-		o.MaxFrame = 4096
+		o.MaxFrame = DefaultMaxFrame
 	}
 	if o.ReadBuffer <= 0 {
 		o.ReadBuffer = 512

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tickerd/tickerd/api"
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/embednats"
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/static"
-	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/poll"
 	"github.com/tickerd/tickerd/transport/sse"

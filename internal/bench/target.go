@@ -14,8 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/tickerd/tickerd/gateway"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/gateway"
+	"github.com/tickerd/tickerd/internal/stream"
 )
 
 // target is the gateway a run measures and the way to publish to it.

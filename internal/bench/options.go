@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/stream"
 )
 
 // Transports a run can use, and Mix, which gives subscriber i the

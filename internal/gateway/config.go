@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/poll"
 	"github.com/tickerd/tickerd/transport/sse"
@@ -52,9 +52,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults of Config, which the serve command's flags show too.
+const (
+	DefaultDrainTimeout = 10 * time.Second
+	DefaultAddr         = ":8080"
+)
+
 func (c Config) withDefaults() Config {
 	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 10 * time.Second
+		c.DrainTimeout = DefaultDrainTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

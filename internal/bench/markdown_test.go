@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tickerd/tickerd/bench"
+	"github.com/tickerd/tickerd/internal/bench"
 )
 
 func TestMarkdownReport(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
-	"github.com/tickerd/tickerd/stream"
 )
 
 // publisher stores a batch of updates, in order, and returns once they

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/bench"
-	"github.com/tickerd/tickerd/bench/benchtest"
+	"github.com/tickerd/tickerd/internal/bench"
+	"github.com/tickerd/tickerd/internal/bench/benchtest"
 )
 
 // The bench, briefly, against an in-process gateway with its embedded

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/embednats"
+	"github.com/tickerd/tickerd/internal/embednats"
 	"github.com/tickerd/tickerd/internal/proxytest"
 )
 

@@ -22,21 +22,30 @@ type Options struct {
 	Memory bool
 }
 
+// Defaults of Options, which the serve and feed commands' flags show too.
+const (
+	DefaultName          = "TICKERD"
+	DefaultSubjectPrefix = "tickerd"
+	DefaultMaxAge        = 24 * time.Hour
+	DefaultMaxPerTopic   = 10_000
+	DefaultReplicas      = 1
+)
+
 func (o Options) withDefaults() Options {
 	if o.Name == "" {
-		o.Name = "TICKERD"
+		o.Name = DefaultName
 	}
 	if o.SubjectPrefix == "" {
-		o.SubjectPrefix = "tickerd"
+		o.SubjectPrefix = DefaultSubjectPrefix
 	}
 	if o.MaxAge == 0 {
-		o.MaxAge = 24 * time.Hour
+		o.MaxAge = DefaultMaxAge
 	}
 	if o.MaxPerTopic == 0 {
-		o.MaxPerTopic = 10_000
+		o.MaxPerTopic = DefaultMaxPerTopic
 	}
 	if o.Replicas == 0 {
-		o.Replicas = 1
+		o.Replicas = DefaultReplicas
 	}
 	return o
 }
