@@ -2,31 +2,30 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
-	transport.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	wire.WriteStatus(w, "ok")
 }
 
 func readyz(ready func(context.Context) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ready != nil {
 			if err := ready(r.Context()); err != nil {
-				transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable, err.Error())
+				wire.WriteError(w, wire.ErrUnavailable.With(err.Error()))
 				return
 			}
 		}
-		transport.WriteJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+		wire.WriteStatus(w, "ready")
 	}
 }
 
@@ -34,52 +33,36 @@ func readyz(ready func(context.Context) error) http.HandlerFunc {
 // {"cursor":C,"items":[updates]}.
 func snapshot(hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		patterns, err := message.ParsePatterns(r.URL.Query().Get("topics"))
-		if err != nil {
-			transport.WriteErr(w, err)
-			return
+		patterns, err := wire.ParseTopics(r.URL.Query())
+		if err == nil && len(patterns) == 0 {
+			err = wire.ErrNoTopics
 		}
-		if len(patterns) == 0 {
-			transport.WriteErr(w, transport.ErrNoTopics)
+		if err != nil {
+			wire.WriteError(w, err)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		c, items, err := hub.Snapshot(ctx, patterns)
+		c, items, err := hub.Snapshot(ctx, transport.PrincipalFrom(r.Context()), patterns)
 		if err != nil {
-			transport.WriteErr(w, err)
+			wire.WriteError(w, err)
 			return
 		}
-		n := 32
-		for _, f := range items {
-			n += len(f.JSON) + 1
-		}
-		b := make([]byte, 0, n)
-		b = append(b, `{"cursor":"`...)
-		b = c.AppendText(b)
-		b = append(b, `","items":[`...)
-		for i, f := range items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, f.JSON...)
-		}
-		transport.WriteJSON(w, http.StatusOK, append(b, "]}\n"...))
+		wire.WriteSnapshot(w, c, items)
 	}
 }
+
+var errLongPrefix = wire.ErrBadTopic.With("prefix is longer than a topic can be")
 
 // topics serves GET /v1/topics?prefix=p: {"topics":["stocks.AAPL",..]}.
 func topics(hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		prefix := r.URL.Query().Get("prefix")
 		if len(prefix) > message.MaxTopicLen {
-			transport.WriteError(w, http.StatusBadRequest, transport.CodeBadTopic, "prefix is longer than a topic can be")
+			wire.WriteError(w, errLongPrefix)
 			return
 		}
-		b, _ := json.Marshal(struct {
-			Topics []string `json:"topics"`
-		}{hub.Topics(prefix)})
-		transport.WriteJSON(w, http.StatusOK, append(b, '\n'))
+		wire.WriteTopics(w, hub.Topics(prefix))
 	}
 }
 
@@ -96,37 +79,33 @@ func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.Hand
 	return func(w http.ResponseWriter, r *http.Request) {
 		updates, err := feed.DecodeUpdates(r.Body, time.Now())
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			switch {
-			case errors.As(err, &tooBig):
-				transport.WriteError(w, http.StatusRequestEntityTooLarge, "too_large",
-					fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit))
-			case errors.Is(err, message.ErrBadTopic):
-				transport.WriteError(w, http.StatusBadRequest, transport.CodeBadTopic, err.Error())
-			case errors.Is(err, message.ErrBadKind):
-				transport.WriteError(w, http.StatusBadRequest, "bad_kind", err.Error())
-			case errors.Is(err, feed.ErrTooBig), errors.Is(err, feed.ErrTooMany):
-				transport.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
-			default:
-				transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, err.Error())
-			}
+			wire.WriteError(w, bodyError(err))
 			return
 		}
 		pctx, cancel := context.WithTimeout(r.Context(), timeout)
 		seq, n, err := pub.PublishBatch(pctx, updates)
 		cancel()
 		if err != nil {
-			transport.WriteError(w, http.StatusServiceUnavailable, transport.CodeUnavailable,
-				fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err))
+			wire.WriteError(w, wire.ErrUnavailable.With(fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err)))
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), publishVisible)
 		_ = hub.Await(ctx, seq)
 		cancel()
-		b := []byte(`{"published":`)
-		b = strconv.AppendInt(b, int64(len(updates)), 10)
-		b = append(b, `,"cursor":"`...)
-		b = message.Cursor{Epoch: hub.Epoch(), Seq: seq}.AppendText(b)
-		transport.WriteJSON(w, http.StatusOK, append(b, "\"}\n"...))
+		wire.WritePublished(w, len(updates), message.Cursor{Epoch: hub.Epoch(), Seq: seq})
 	}
+}
+
+// bodyError places a publish body's fault in the error table.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return wire.ErrTooLarge.With(fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit))
+	case errors.Is(err, message.ErrBadTopic), errors.Is(err, message.ErrBadKind):
+		return err
+	case errors.Is(err, feed.ErrTooBig), errors.Is(err, feed.ErrTooMany):
+		return wire.ErrTooLarge.With(err.Error())
+	}
+	return wire.ErrBadRequest.With(err.Error())
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
-	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
+
+var errPublishToken = wire.ErrUnauthorized.With("publishing needs Authorization: Bearer <publish token>")
 
 // requireBearer refuses requests without "Authorization: Bearer <token>".
 func requireBearer(token string) func(http.Handler) http.Handler {
@@ -21,8 +23,7 @@ func requireBearer(token string) func(http.Handler) http.Handler {
 			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || token == "" ||
 				subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="tickerd"`)
-				transport.WriteError(w, http.StatusUnauthorized, "unauthorized", "publishing needs Authorization: Bearer <publish token>")
+				wire.WriteError(w, errPublishToken)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -36,7 +37,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				transport.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is larger than the limit")
+				wire.WriteError(w, wire.ErrTooLarge)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

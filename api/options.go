@@ -19,8 +19,8 @@ type Options struct {
 	// PublishTimeout bounds how long a publish waits for JetStream to
 	// store it; past it the publish fails with 503. Default 5s.
 	PublishTimeout time.Duration
-	// WebSocket, SSE and Poll serve /v1/ws, /v1/sse and /v1/poll.
-	WebSocket, SSE, Poll http.Handler
+	// Transports are the subscription endpoints to mount, such as /v1/ws.
+	Transports []Endpoint
 	// AllowedOrigins are the browser origins ("https://example.com",
 	// "https://*.example.com") that may read the subscription endpoints
 	// cross-origin. Empty allows any: the ticker is embedded on other sites.
@@ -42,6 +42,17 @@ const (
 	DefaultMaxBody        = 1 << 20
 	DefaultPublishTimeout = 5 * time.Second
 )
+
+// Endpoint is a subscription transport the router mounts.
+type Endpoint struct {
+	// Path is where it is served, such as "/v1/sse".
+	Path string
+	// CrossOrigin marks an endpoint that browsers read cross-origin with
+	// fetch or EventSource: it gets CORS. (A WebSocket checks the origin
+	// itself.)
+	CrossOrigin bool
+	Handler     http.Handler
+}
 
 func (o Options) withDefaults() Options {
 	if o.MaxBody <= 0 {

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // Publisher stores updates in the stream, in order (stream.Stream). It
@@ -25,10 +28,10 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 	r.Use(middleware.Recoverer)
 	r.Use(logRequests(opts.Logger))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		transport.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
+		wire.WriteError(w, wire.ErrNotFound.With("no such endpoint: "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		transport.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+		wire.WriteError(w, wire.ErrMethodNotAllowed.With(r.Method+" is not allowed on "+r.URL.Path))
 	})
 
 	r.Get("/healthz", healthz)
@@ -36,26 +39,29 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 
 	r.Route("/v1", func(r chi.Router) {
-		if opts.WebSocket != nil {
-			r.Method(http.MethodGet, "/ws", opts.WebSocket)
-		}
 		// What a browser reads cross-origin; publishing is for servers.
+		cross := []string{"snapshot", "topics"}
 		r.Group(func(r chi.Router) {
 			r.Use(allowOrigins(opts.AllowedOrigins))
-			if opts.SSE != nil {
-				r.Method(http.MethodGet, "/sse", opts.SSE)
-			}
-			if opts.Poll != nil {
-				r.Method(http.MethodGet, "/poll", opts.Poll)
+			for _, e := range opts.Transports {
+				if e.CrossOrigin {
+					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
+					cross = append(cross, path.Base(e.Path))
+				}
 			}
 			r.Method(http.MethodGet, "/snapshot", snapshot(hub))
 			r.Method(http.MethodGet, "/topics", topics(hub))
 			// Preflights end in the CORS middleware; the route must exist
 			// for it to run.
-			r.Options("/{endpoint:sse|poll|snapshot|topics}", func(w http.ResponseWriter, _ *http.Request) {
+			r.Options("/{endpoint:"+strings.Join(cross, "|")+"}", func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusNoContent)
 			})
 		})
+		for _, e := range opts.Transports {
+			if !e.CrossOrigin {
+				r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
+			}
+		}
 		r.With(requireBearer(opts.PublishToken), limitBody(opts.MaxBody)).
 			Method(http.MethodPost, "/publish", publish(pub, hub, opts.PublishTimeout))
 	})

@@ -1,11 +1,9 @@
 package message
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestCursorRoundTrip(t *testing.T) {
@@ -56,40 +54,4 @@ func FuzzParseCursor(f *testing.F) {
 			t.Fatalf("re-encoding %q: %v %v", s, got, err)
 		}
 	})
-}
-
-func TestUpdateJSON(t *testing.T) {
-	u := Update{
-		Topic: "stocks.AAPL", Kind: State, Seq: 77,
-		Data: json.RawMessage(`{"price":189.32,"change":-0.41}`),
-		Time: time.Date(2026, 11, 25, 14, 3, 7, 123456789, time.FixedZone("x", 3600)),
-	}
-	js := u.AppendJSON(nil, 5)
-	var got struct {
-		Type, Topic, Kind, Time, Cursor string
-		Data                            map[string]float64
-		Merged                          int
-	}
-	if err := json.Unmarshal(js, &got); err != nil {
-		t.Fatalf("%s: %v", js, err)
-	}
-	if got.Type != "update" || got.Topic != "stocks.AAPL" || got.Kind != "state" ||
-		got.Time != "2026-11-25T13:03:07.123Z" || got.Data["price"] != 189.32 {
-		t.Fatalf("decoded %+v from %s", got, js)
-	}
-	if c, err := ParseCursor(got.Cursor); err != nil || c != (Cursor{5, 77}) {
-		t.Fatalf("cursor %q: %v %v", got.Cursor, c, err)
-	}
-	if err := json.Unmarshal(AppendMerged(nil, js, 3), &got); err != nil || got.Merged != 3 {
-		t.Fatalf("merged: %v %+v", err, got)
-	}
-}
-
-func BenchmarkUpdateJSON(b *testing.B) {
-	u := Update{Topic: "stocks.AAPL", Kind: State, Seq: 77, Data: json.RawMessage(`{"price":189.32}`), Time: time.Now()}
-	buf := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = u.AppendJSON(buf[:0], 1764000000000000000)
-	}
 }

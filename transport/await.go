@@ -7,7 +7,7 @@ import (
 )
 
 // waiters lets callers wait for the hub to route a sequence, at no cost to
-// the fan-out while nobody waits.
+// the fan-out while nobody waits. It owns its lock.
 type waiters struct {
 	n    atomic.Int32
 	mu   sync.Mutex
@@ -19,52 +19,52 @@ type waiter struct {
 	ch  chan struct{}
 }
 
-// Await returns once the hub has routed the update with sequence seq, so
-// that what a publisher stored is in this gateway's snapshot when its
-// publish returns.
-func (h *Hub) Await(ctx context.Context, seq uint64) error {
-	if h.head.Load() >= seq {
+// wait returns once release has been called with a head at or past seq.
+// head reads the hub's head now, for a release that came before the
+// registration.
+func (ws *waiters) wait(ctx context.Context, seq uint64, head func() uint64) error {
+	if head() >= seq {
 		return nil
 	}
 	w := waiter{seq: seq, ch: make(chan struct{})}
-	h.waiters.mu.Lock()
-	h.waiters.list = append(h.waiters.list, w)
-	h.waiters.n.Add(1)
-	h.waiters.mu.Unlock()
-	h.notify(h.head.Load()) // routed between the check and the registration
+	ws.mu.Lock()
+	ws.list = append(ws.list, w)
+	ws.n.Add(1)
+	ws.mu.Unlock()
+	ws.release(head()) // routed between the check and the registration
 	select {
 	case <-w.ch:
 		return nil
 	case <-ctx.Done():
-		h.waiters.mu.Lock()
-		for i, x := range h.waiters.list {
+		ws.mu.Lock()
+		for i, x := range ws.list {
 			if x.ch == w.ch {
-				h.waiters.list = append(h.waiters.list[:i], h.waiters.list[i+1:]...)
-				h.waiters.n.Add(-1)
+				ws.list = append(ws.list[:i], ws.list[i+1:]...)
+				ws.n.Add(-1)
 				break
 			}
 		}
-		h.waiters.mu.Unlock()
+		ws.mu.Unlock()
 		return ctx.Err()
 	}
 }
 
-// notify releases the waiters for sequences up to head.
-func (h *Hub) notify(head uint64) {
-	if h.waiters.n.Load() == 0 {
+// release lets go of the waiters for sequences up to head.
+func (ws *waiters) release(head uint64) {
+	if ws.n.Load() == 0 {
 		return
 	}
-	h.waiters.mu.Lock()
-	kept := h.waiters.list[:0]
-	for _, w := range h.waiters.list {
+	ws.mu.Lock()
+	kept := ws.list[:0]
+	for _, w := range ws.list {
 		if w.seq <= head {
 			close(w.ch)
-			h.waiters.n.Add(-1)
+			ws.n.Add(-1)
 		} else {
 			kept = append(kept, w)
 		}
 	}
-	clear(h.waiters.list[len(kept):])
-	h.waiters.list = kept
-	h.waiters.mu.Unlock()
+	clear(ws.list[len(kept):])
+	ws.list = kept
+	ws.mu.Unlock()
 }

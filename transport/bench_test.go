@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // fanoutHub is a loaded hub with n sessions on one topic, half by name and
 // half by wildcard, routed to directly (no NATS in the loop).
-func fanoutHub(tb testing.TB, n int) (*Hub, []*Session) {
+func fanoutHub(tb testing.TB, n int) (*Hub, []pulledSession) {
 	h, _ := testHub(tb, Options{QueueSize: 1 << 16, RingSize: 1024})
-	sessions := make([]*Session, n)
+	sessions := make([]pulledSession, n)
 	h.mu.Lock()
 	for i := range sessions {
-		s := h.NewSession("bench")
+		s := pulled(h, h.opts.QueueSize)
 		p := "stocks.AAPL"
 		if i%2 == 1 {
 			p = "stocks.*"
 		}
-		h.index(s, p)
+		h.indexAll(s.Session, []string{p})
 		sessions[i] = s
 	}
 	h.mu.Unlock()
@@ -38,7 +39,7 @@ func BenchmarkFanout(b *testing.B) {
 			h, sessions := fanoutHub(b, n)
 			u := message.Update{Topic: "stocks.AAPL", Kind: message.State, Data: json.RawMessage(`{"price":189.32,"change":-0.41}`), Time: time.Now()}
 			seq := h.head.Load()
-			bufs := make([][]Item, n)
+			bufs := make([][]wire.Item, n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -60,7 +61,7 @@ func TestFanoutAllocsIndependentOfSubscribers(t *testing.T) {
 		h, sessions := fanoutHub(t, n)
 		u := message.Update{Topic: "stocks.AAPL", Kind: message.State, Data: json.RawMessage(`{"p":1}`), Time: time.Now()}
 		seq := h.head.Load()
-		bufs := make([][]Item, n)
+		bufs := make([][]wire.Item, n)
 		step := func() {
 			seq++
 			u.Seq = seq

@@ -14,6 +14,7 @@ import (
 	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // testHub runs a hub over a real JetStream stream on an embedded server.
@@ -63,15 +64,15 @@ func TestSlowConsumer(t *testing.T) {
 	ctx := context.Background()
 	// The fast one has room for the burst below: its reader may be
 	// scheduled late, and it must not be the one that is slow.
-	slow, fast := h.NewSession("test"), h.NewSessionLimit("test", 16)
+	slow, fast := pulled(h, 4), pulled(h, 16)
 	defer slow.Close()
 	defer fast.Close()
-	for _, s := range []*Session{slow, fast} {
-		if err := h.Subscribe(ctx, s, []string{"stocks.>", "events"}, nil); err != nil {
+	for _, s := range []pulledSession{slow, fast} {
+		if err := h.subscribe(ctx, s.Session, []string{"stocks.>", "events"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var items []Item
+	var items []wire.Item
 	fast.Take(nil) // the snapshots: a queued snapshot counts toward the bound
 	items, _ = slow.Take(items)
 	if len(items) != 1 || items[0].Type != "snapshot" {
@@ -117,7 +118,7 @@ func TestSlowConsumer(t *testing.T) {
 	fastEvents := make(chan int, 1)
 	go func() {
 		n := 0
-		var buf []Item
+		var buf []wire.Item
 		for n < 5 {
 			select {
 			case <-fast.Wake():
@@ -148,7 +149,7 @@ func TestSlowConsumer(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("slow session not closed")
 	}
-	if !errors.Is(slow.Err(), ErrSlowConsumer) {
+	if !errors.Is(slow.Err(), wire.ErrSlowConsumer) {
 		t.Fatalf("slow session ended with %v", slow.Err())
 	}
 	// The fast session got all 5 events and is open.
@@ -159,7 +160,7 @@ func TestSlowConsumer(t *testing.T) {
 
 func TestShutdownEndsSessions(t *testing.T) {
 	h, _ := testHub(t, Options{})
-	s := h.NewSession("test")
+	s := pulled(h, h.opts.QueueSize)
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -167,25 +168,24 @@ func TestShutdownEndsSessions(t *testing.T) {
 		done <- h.Shutdown(ctx)
 	}()
 	<-s.Done()
-	if !errors.Is(s.Err(), ErrShutdown) {
+	if !errors.Is(s.Err(), wire.ErrShutdown) {
 		t.Fatalf("session ended with %v", s.Err())
 	}
 	s.Close() // the transport lets go: the drain completes
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if late := h.NewSession("test"); !errors.Is(late.Err(), ErrShutdown) {
+	if late := pulled(h, 1); !errors.Is(late.Err(), wire.ErrShutdown) {
 		t.Fatalf("session opened after shutdown: %v", late.Err())
 	}
 }
 
-// The trie finds exactly the patterns Match accepts.
+// The index finds exactly the patterns Match accepts.
 func TestIndexMatchesLikeMatch(t *testing.T) {
-	h := &Hub{topics: map[string]*topicEntry{}, metrics: newMetrics(nil)}
+	ix := newIndex()
 	r := rand.New(rand.NewPCG(1, 2))
 	tokens := []string{"a", "b", "c", "*", ">"}
-	var patterns []string
-	sessions := map[string]*Session{}
+	subs := map[string]*sub{}
 	for range 300 {
 		n := 1 + r.IntN(4)
 		p := ""
@@ -199,15 +199,15 @@ func TestIndexMatchesLikeMatch(t *testing.T) {
 			}
 			p += tok
 		}
-		if _, ok := sessions[p]; ok || !message.IsWildcard(p) {
+		if _, ok := subs[p]; ok {
 			continue
 		}
-		s := &Session{hub: h, limit: 1 << 20, wake: make(chan struct{}, 1), done: make(chan struct{}), subs: map[string]*sub{}}
-		h.index(s, p)
-		sessions[p] = s
-		patterns = append(patterns, p)
+		x := &sub{pattern: p}
+		ix.add(x)
+		subs[p] = x
 	}
-	for seq := uint64(1); seq <= 500; seq++ {
+	var got []*sub
+	for range 500 {
 		n := 1 + r.IntN(4)
 		topic := ""
 		for i := range n {
@@ -216,21 +216,46 @@ func TestIndexMatchesLikeMatch(t *testing.T) {
 			}
 			topic += tokens[r.IntN(3)]
 		}
-		f := &Frame{Type: "update", Seq: seq, Topic: topic, Kind: message.Event}
-		h.wild.match(topic, f, h)
-		for _, p := range patterns {
-			s := sessions[p]
-			got := s.last == seq
-			if want := message.Match(p, topic); got != want {
-				t.Fatalf("pattern %q topic %q: routed %v, Match %v", p, topic, got, want)
+		got = ix.match(topic, got[:0])
+		matched := map[string]int{}
+		for _, x := range got {
+			matched[x.pattern]++
+		}
+		for p := range subs {
+			if want := message.Match(p, topic); (matched[p] == 1) != want || matched[p] > 1 {
+				t.Fatalf("pattern %q topic %q: matched %d times, Match %v", p, topic, matched[p], want)
 			}
 		}
 	}
-	// Removing every pattern leaves an empty trie.
-	for _, p := range patterns {
-		h.unindex(sessions[p].subs[p])
+	// Removing every pattern leaves an empty index.
+	for _, x := range subs {
+		ix.remove(x)
 	}
-	if !h.wild.empty() {
-		t.Fatalf("trie not pruned: %+v", h.wild)
+	if !ix.empty() {
+		t.Fatalf("index not pruned: %+v", ix.wild)
 	}
 }
+
+// pulledSession is a session with no writer: the test takes its queue
+// itself, as a transport that reads when it likes.
+type pulledSession struct {
+	*Session
+	wake chan struct{}
+}
+
+func pulled(h *Hub, limit int) pulledSession {
+	wake := make(chan struct{}, 1)
+	s := h.newSession("test", Principal{}, limit, func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	close(s.opened)
+	h.register(s)
+	return pulledSession{s, wake}
+}
+
+func (p pulledSession) Wake() <-chan struct{} { return p.wake }
+
+func (p pulledSession) Take(dst []wire.Item) ([]wire.Item, error) { return p.take(dst) }

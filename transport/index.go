@@ -2,7 +2,9 @@ package transport
 
 import (
 	"strings"
-	"sync/atomic"
+	"sync"
+
+	"github.com/tickerd/tickerd/message"
 )
 
 // sub is one pattern of one session, placed in exactly one list of the
@@ -31,18 +33,68 @@ func (l *subList) remove(x *sub) {
 	x.list = nil
 }
 
-// topicEntry is what the hub knows of one concrete topic: its latest value
-// and the sessions subscribed to it by name.
-type topicEntry struct {
-	// last is written by the fan-out while it holds only the read lock, and
-	// read by listings under the same, so it is atomic.
-	last  atomic.Pointer[Frame]
-	exact subList
+// index finds the subscriptions whose pattern matches a topic: a map for
+// concrete topics and a token trie for wildcard patterns, so that a match
+// costs a walk of the topic's tokens however many sessions subscribe to
+// other things. It owns its lock; match appends its result to the caller's
+// slice and never calls back (nats-server's sublist is the model).
+type index struct {
+	mu    sync.RWMutex
+	exact map[string]*subList
+	wild  node
 }
 
-// node is one level of the token trie that holds wildcard patterns, so that
-// finding the patterns matching a topic costs a walk of its tokens however
-// many sessions subscribe to other things.
+func newIndex() *index { return &index{exact: make(map[string]*subList)} }
+
+// add places x by its pattern.
+func (ix *index) add(x *sub) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if message.IsWildcard(x.pattern) {
+		ix.wild.list(x.pattern).add(x)
+		return
+	}
+	l := ix.exact[x.pattern]
+	if l == nil {
+		l = &subList{}
+		ix.exact[x.pattern] = l
+	}
+	l.add(x)
+}
+
+// remove takes x out, dropping what is left empty.
+func (ix *index) remove(x *sub) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	x.list.remove(x)
+	if message.IsWildcard(x.pattern) {
+		ix.wild.prune(x.pattern)
+		return
+	}
+	if l := ix.exact[x.pattern]; l != nil && len(l.subs) == 0 {
+		delete(ix.exact, x.pattern)
+	}
+}
+
+// match appends to dst every subscription whose pattern matches topic,
+// without allocating once dst has grown.
+func (ix *index) match(topic string, dst []*sub) []*sub {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if l := ix.exact[topic]; l != nil {
+		dst = append(dst, l.subs...)
+	}
+	return ix.wild.match(topic, dst)
+}
+
+// empty reports whether the index holds no subscription.
+func (ix *index) empty() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.exact) == 0 && ix.wild.empty()
+}
+
+// node is one level of the token trie that holds wildcard patterns.
 type node struct {
 	next map[string]*node
 	star *node
@@ -111,19 +163,18 @@ func (n *node) prune(p string) {
 	}
 }
 
-// match calls h.fan for every wildcard subscription matching the rest of a
-// topic, without allocating.
-func (n *node) match(rest string, f *Frame, h *Hub) {
+// match appends the wildcard subscriptions matching the rest of a topic.
+func (n *node) match(rest string, dst []*sub) []*sub {
 	if rest == "" {
-		h.fanList(&n.here, f)
-		return
+		return append(dst, n.here.subs...)
 	}
-	h.fanList(&n.gt, f)
+	dst = append(dst, n.gt.subs...)
 	tok, next, _ := strings.Cut(rest, ".")
 	if c := n.next[tok]; c != nil {
-		c.match(next, f, h)
+		dst = c.match(next, dst)
 	}
 	if n.star != nil {
-		n.star.match(next, f, h)
+		dst = n.star.match(next, dst)
 	}
+	return dst
 }

@@ -4,13 +4,13 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the hub's Prometheus series.
 type metrics struct {
-	received   prometheus.Counter
-	deliveries prometheus.Counter
-	replayed   prometheus.Counter
-	merged     prometheus.Counter
-	slow       prometheus.Counter
-	sessions   *prometheus.GaugeVec
-	opened     *prometheus.CounterVec
+	received    prometheus.Counter
+	deliveries  prometheus.Counter
+	replayed    prometheus.Counter
+	merged      prometheus.Counter
+	slow        prometheus.Counter
+	sessions    *prometheus.GaugeVec
+	openedTotal *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,13 +39,36 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tickerd_sessions",
 			Help: "Open subscriber sessions by transport.",
 		}, []string{"transport"}),
-		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+		openedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_sessions_opened_total",
 			Help: "Subscriber sessions opened, by transport (a long poll is one).",
 		}, []string{"transport"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.opened)
+		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.openedTotal)
 	}
 	return m
+}
+
+// delivered counts one update's fan-out: how many sessions it was queued
+// on, how many of those merged it, how many overflowed.
+func (m *metrics) delivered(queued, merged, slow int) {
+	if queued > 0 {
+		m.deliveries.Add(float64(queued))
+	}
+	if merged > 0 {
+		m.merged.Add(float64(merged))
+	}
+	if slow > 0 {
+		m.slow.Add(float64(slow))
+	}
+}
+
+func (m *metrics) opened(transport string) {
+	m.sessions.WithLabelValues(transport).Inc()
+	m.openedTotal.WithLabelValues(transport).Inc()
+}
+
+func (m *metrics) closed(transport string) {
+	m.sessions.WithLabelValues(transport).Dec()
 }

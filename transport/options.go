@@ -22,6 +22,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, when set, gets the hub's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Authorizer decides who may subscribe to what. Default nil: every
+	// topic is public.
+	Authorizer Authorizer
 }
 
 // Defaults of Options, which the serve command's flags show too.

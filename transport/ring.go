@@ -3,13 +3,15 @@ package transport
 import (
 	"sort"
 	"sync"
+
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // ring keeps the most recent updates of the whole stream, in order, so that
 // a resume from a recent cursor needs no trip to the stream.
 type ring struct {
 	mu    sync.RWMutex
-	buf   []*Frame
+	buf   []*wire.Frame
 	start int // index of the oldest
 	n     int
 	// from is the sequence after which the ring holds every update; below
@@ -17,7 +19,7 @@ type ring struct {
 	from uint64
 }
 
-func newRing(size int) *ring { return &ring{buf: make([]*Frame, size)} }
+func newRing(size int) *ring { return &ring{buf: make([]*wire.Frame, size)} }
 
 func (r *ring) reset(from uint64) {
 	r.mu.Lock()
@@ -26,7 +28,7 @@ func (r *ring) reset(from uint64) {
 	r.mu.Unlock()
 }
 
-func (r *ring) add(f *Frame) {
+func (r *ring) add(f *wire.Frame) {
 	r.mu.Lock()
 	if r.n == len(r.buf) {
 		r.from = r.buf[r.start].Seq
@@ -39,11 +41,11 @@ func (r *ring) add(f *Frame) {
 	r.mu.Unlock()
 }
 
-func (r *ring) at(i int) *Frame { return r.buf[(r.start+i)%len(r.buf)] }
+func (r *ring) at(i int) *wire.Frame { return r.buf[(r.start+i)%len(r.buf)] }
 
 // after appends to dst up to max updates with sequence above seq, oldest
 // first. ok is false when the ring no longer holds everything after seq.
-func (r *ring) after(seq uint64, dst []*Frame, max int) (_ []*Frame, ok bool) {
+func (r *ring) after(seq uint64, dst []*wire.Frame, max int) (_ []*wire.Frame, ok bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if seq < r.from {
@@ -54,4 +56,11 @@ func (r *ring) after(seq uint64, dst []*Frame, max int) (_ []*Frame, ok bool) {
 		dst = append(dst, r.at(i))
 	}
 	return dst, true
+}
+
+// floor is the sequence after which the ring holds every update.
+func (r *ring) floor() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.from
 }

@@ -6,35 +6,32 @@ import (
 	"sync"
 
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// Reasons a session ends, as Session.Err reports them.
-var (
-	// ErrSlowConsumer: the subscriber did not read fast enough and events
-	// overflowed its queue. It resumes from its cursor.
-	ErrSlowConsumer = errors.New("slow consumer: queue overflowed")
-	// ErrShutdown: the gateway is shutting down; reconnect elsewhere.
-	ErrShutdown = errors.New("gateway shutting down")
-	// ErrClosed: the session was closed by its transport.
-	ErrClosed = errors.New("session closed")
-)
+// ErrClosed ends a session whose transport closed it: its subscriber went
+// or its connection failed. It is not part of the contract; nothing is
+// told to anyone.
+var ErrClosed = errors.New("session closed")
 
 // Session is one subscriber: its patterns and its bounded queue. The hub
-// pushes into the queue; the session's transport takes from it.
+// pushes into the queue; the session's writer (writer.go) hands what is
+// queued to its transport's Conn. Hub.Connect makes one.
 type Session struct {
 	hub       *Hub
 	transport string
+	principal Principal
 
 	mu    sync.Mutex
-	queue []Item
+	queue []wire.Item
 	limit int
 	err   error // set once, when the session ends
-	wake  chan struct{}
-	// notify, when set, replaces wake: it is called, never blocking, each
-	// time wake would be signalled. Set at creation, never changed.
+	// notify is called, never blocking, when something was queued or the
+	// session ended: it wakes the writer. Set at creation, never changed.
 	notify func()
-	room   chan struct{} // signalled by Take, for a replay waiting for room
+	room   chan struct{} // signalled by take, for a replay waiting for room
 	done   chan struct{}
+	opened chan struct{} // closed once the connection's own request is served
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -50,15 +47,26 @@ type Session struct {
 	last uint64
 }
 
-// Transport names the transport the session serves ("ws", "sse", "poll").
-func (s *Session) Transport() string { return s.transport }
-
-// Wake is signalled when something was queued or the session ended. A
-// session from StartSession has none: its writer is started instead.
-func (s *Session) Wake() <-chan struct{} { return s.wake }
+func (h *Hub) newSession(transport string, p Principal, limit int, notify func()) *Session {
+	return &Session{
+		hub:       h,
+		transport: transport,
+		principal: p,
+		limit:     limit,
+		notify:    notify,
+		room:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		opened:    make(chan struct{}),
+		subs:      make(map[string]*sub),
+	}
+}
 
 // Done is closed when the session ends.
 func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Opened is closed once what the connection asked for when it connected
+// (its hello, and its URL's topics) is queued, or has failed.
+func (s *Session) Opened() <-chan struct{} { return s.opened }
 
 // Err reports why the session ended, or nil while it runs.
 func (s *Session) Err() error {
@@ -67,11 +75,10 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// Take moves everything queued into dst (reusing its storage) and returns
-// it, with the reason the session ended once it has. Items queued before the
-// end are still returned with that reason; what to do with them is the
-// transport's choice.
-func (s *Session) Take(dst []Item) ([]Item, error) {
+// take moves everything queued into dst (reusing its storage) and returns
+// it, with the reason the session ended once it has. Items queued before
+// the end are still returned with that reason.
+func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.mu.Lock()
 	dst = append(dst[:0], s.queue...)
 	clear(s.queue) // let frames be collected
@@ -85,85 +92,99 @@ func (s *Session) Take(dst []Item) ([]Item, error) {
 	return dst, err
 }
 
-// Len reports how many items are queued.
-func (s *Session) Len() int {
+// len reports how many items are queued.
+func (s *Session) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.queue)
 }
 
-// Send queues a message that answers the subscriber (hello, ack, error).
-// Such messages are few and always fit: they may exceed the queue limit, as
-// may the updates a resume queues under the hub lock when it hands over to
-// the fan-out.
-func (s *Session) Send(f *Frame) { s.enqueue(f, true) }
+// send queues a message that answers the subscriber (hello, ack, error,
+// snapshot). Such messages are few and always fit: they may exceed the
+// queue limit, as may the updates a resume queues under the hub lock when
+// it hands over to the fan-out.
+func (s *Session) send(f *wire.Frame) { s.enqueue(f, true) }
+
+// Refuse answers the subscriber with err as an error message that answers
+// no command: for input the transport itself refused.
+func (s *Session) Refuse(err error) { s.send(wire.ErrorFrame(nil, err)) }
 
 // enqueue appends f if the session runs and, unless force, has room. It
 // reports whether f was queued, and why the session ended if it has.
-func (s *Session) enqueue(f *Frame, force bool) (queued bool, end error) {
+func (s *Session) enqueue(f *wire.Frame, force bool) (queued bool, end error) {
 	s.mu.Lock()
 	end = s.err
 	if end == nil && (force || len(s.queue) < s.limit) {
-		s.queue = append(s.queue, Item{Frame: f})
+		s.queue = append(s.queue, wire.Item{Frame: f})
 		queued = true
 	}
 	s.mu.Unlock()
 	if queued {
-		s.signal()
+		s.notify()
 	}
 	return queued, end
 }
 
+// pushResult is what push did with an update.
+type pushResult uint8
+
+const (
+	pushEnded    pushResult = iota // the session had ended: nothing queued
+	pushQueued                     // queued
+	pushMerged                     // queued in place of its topic's pending state
+	pushOverflow                   // did not fit: the session ended as a slow consumer
+)
+
 // push queues an update from the fan-out without ever blocking it. When the
 // queue is full a state update replaces the pending one of its topic, which
 // moves to the back so positions stay in order; an update that still does
-// not fit ends the session with ErrSlowConsumer. It reports whether f was
-// queued.
-func (s *Session) push(f *Frame) bool {
-	if queued, end := s.enqueue(f, false); queued || end != nil {
-		return queued
+// not fit ends the session with wire.ErrSlowConsumer.
+func (s *Session) push(f *wire.Frame) pushResult {
+	queued, end := s.enqueue(f, false)
+	switch {
+	case queued:
+		return pushQueued
+	case end != nil:
+		return pushEnded
 	}
-	if f.Kind == message.State && s.merge(f) {
-		return true
+	if f.Kind == message.State {
+		if r := s.merge(f); r != pushOverflow {
+			return r
+		}
 	}
-	s.hub.metrics.slow.Inc()
-	s.end(ErrSlowConsumer)
-	return false
+	s.end(wire.ErrSlowConsumer)
+	return pushOverflow
 }
 
 // merge replaces the pending state update of f's topic with f, at the back
 // of the queue, or appends f if the queue drained meanwhile.
-func (s *Session) merge(f *Frame) bool {
+func (s *Session) merge(f *wire.Frame) pushResult {
 	s.mu.Lock()
-	merged := false
+	r := pushOverflow
 	if len(s.queue) < s.limit {
-		s.queue = append(s.queue, Item{Frame: f})
+		s.queue = append(s.queue, wire.Item{Frame: f})
+		r = pushQueued
 	} else {
 		for i := len(s.queue) - 1; i >= 0; i-- {
 			old := s.queue[i]
-			if old.Type == "update" && old.Kind == message.State && old.Topic == f.Topic {
+			if old.Type == wire.TypeUpdate && old.Kind == message.State && old.Topic == f.Topic {
 				copy(s.queue[i:], s.queue[i+1:])
-				s.queue[len(s.queue)-1] = Item{Frame: f, Merged: old.Merged + 1}
-				merged = true
+				s.queue[len(s.queue)-1] = wire.Item{Frame: f, Merged: old.Merged + 1}
+				r = pushMerged
 				break
 			}
 		}
-		if !merged {
-			s.mu.Unlock()
-			return false
-		}
 	}
 	s.mu.Unlock()
-	if merged {
-		s.hub.metrics.merged.Inc()
+	if r != pushOverflow {
+		s.notify()
 	}
-	s.signal()
-	return true
+	return r
 }
 
 // pushWait queues a replayed update, waiting for room: replay runs before
 // the session takes live updates, so it may wait without holding anyone up.
-func (s *Session) pushWait(ctx context.Context, f *Frame) error {
+func (s *Session) pushWait(ctx context.Context, f *wire.Frame) error {
 	for {
 		queued, end := s.enqueue(f, false)
 		if queued || end != nil {
@@ -178,18 +199,7 @@ func (s *Session) pushWait(ctx context.Context, f *Frame) error {
 	}
 }
 
-func (s *Session) signal() {
-	if s.notify != nil {
-		s.notify()
-		return
-	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// end records why the session ended, once, and wakes its transport.
+// end records why the session ended, once, and wakes its writer.
 func (s *Session) end(err error) {
 	s.mu.Lock()
 	if s.err != nil {
@@ -199,16 +209,16 @@ func (s *Session) end(err error) {
 	s.err = err
 	close(s.done)
 	s.mu.Unlock()
-	s.signal()
+	s.notify()
 }
 
-// Fail ends the session because the server could not serve it, such as a
-// stream read that failed during a resume. Its transport writes what was
+// fail ends the session because the server could not serve it, such as a
+// stream read that failed during a resume. Its writer writes what was
 // queued, then tells the subscriber the reason, so it reconnects with its
 // cursor. A cancellation is not a failure and is ignored, as is a session
 // that has already ended.
-func (s *Session) Fail(err error) {
-	if err == nil || errors.Is(err, context.Canceled) {
+func (s *Session) fail(err error) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || s.Err() != nil {
 		return
 	}
 	s.hub.opts.Logger.Warn("subscription failed", "transport", s.transport, "err", err)
@@ -225,7 +235,7 @@ func (s *Session) Close() {
 
 // Position is the cursor a subscriber that has read everything queued on s
 // may resume from: every matching update up to it has been queued. Read it
-// after Close and Take for a final value.
+// after Close for a final value.
 func (s *Session) Position() message.Cursor {
 	s.hub.mu.RLock()
 	defer s.hub.mu.RUnlock()

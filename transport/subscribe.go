@@ -2,25 +2,66 @@ package transport
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// replayChunk is how many ring entries a resume copies per look at the ring.
-const replayChunk = 256
+// Admit checks, before anything streams, that a request for patterns is
+// within the topic limit and that p may read them. Transports call it so
+// that a refusal is an HTTP error rather than the end of a stream; the
+// hub checks again when it subscribes.
+func (h *Hub) Admit(ctx context.Context, p Principal, patterns []string) error {
+	if len(patterns) > h.opts.MaxTopics {
+		return wire.TooManyTopics(h.opts.MaxTopics)
+	}
+	return h.authorize(ctx, p, patterns)
+}
 
-// Subscribe adds valid patterns to s and queues what the contract owes for
-// them. With from nil: a snapshot of their latest values, then live updates.
-// With from: every update after it on those topics, in order, then live
-// updates; or, when from is of an earlier stream or past retention, a
-// snapshot with reset set. Patterns s already has are ignored.
-func (h *Hub) Subscribe(ctx context.Context, s *Session, patterns []string, from *message.Cursor) error {
-	if err := h.waitLoaded(ctx); err != nil {
+func (h *Hub) authorize(ctx context.Context, p Principal, patterns []string) error {
+	if h.opts.Authorizer == nil {
+		return nil
+	}
+	return h.opts.Authorizer.Authorize(ctx, p, patterns)
+}
+
+// subscribe adds patterns to s and queues what the contract owes for them.
+func (h *Hub) subscribe(ctx context.Context, s *Session, patterns []string, from *message.Cursor) error {
+	fresh, err := h.admit(ctx, s, patterns)
+	if err != nil {
 		return err
 	}
-	fresh, err := h.fresh(s, patterns)
-	if err != nil {
+	return h.start(ctx, s, fresh, from)
+}
+
+// admit returns the patterns s does not have yet, if s may read them and
+// adding them keeps s within the topic limit. Only a session's own reader
+// subscribes it, so the answer holds until that reader subscribes.
+func (h *Hub) admit(ctx context.Context, s *Session, patterns []string) ([]string, error) {
+	if err := h.authorize(ctx, s.principal, patterns); err != nil {
+		return nil, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	fresh := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		if _, ok := s.subs[p]; !ok {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(s.subs)+len(fresh) > h.opts.MaxTopics {
+		return nil, wire.TooManyTopics(h.opts.MaxTopics)
+	}
+	return fresh, nil
+}
+
+// start queues what admitted patterns are owed and registers them. With
+// from nil: a snapshot of their latest values, then live updates. With
+// from: every update after it on those topics, in order, then live
+// updates; or, when from is of an earlier stream or past retention, a
+// snapshot with reset set.
+func (h *Hub) start(ctx context.Context, s *Session, fresh []string, from *message.Cursor) error {
+	if err := h.waitLoaded(ctx); err != nil {
 		return err
 	}
 	if len(fresh) == 0 {
@@ -33,172 +74,48 @@ func (h *Hub) Subscribe(ctx context.Context, s *Session, patterns []string, from
 	return h.resume(ctx, s, fresh, *from)
 }
 
-// fresh returns the patterns s does not have yet, or ErrTooManyTopics when
-// adding them would pass the limit. Only a session's own reader subscribes
-// it, so the answer holds until that reader subscribes.
-func (h *Hub) fresh(s *Session, patterns []string) ([]string, error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	fresh := make([]string, 0, len(patterns))
-	for _, p := range patterns {
-		if _, ok := s.subs[p]; !ok {
-			fresh = append(fresh, p)
-		}
-	}
-	if len(s.subs)+len(fresh) > h.opts.MaxTopics {
-		return nil, h.tooManyTopics()
-	}
-	return fresh, nil
-}
-
-func (h *Hub) tooManyTopics() error {
-	return fmt.Errorf("%w: at most %d per connection", ErrTooManyTopics, h.opts.MaxTopics)
-}
-
 // attach registers patterns and queues their snapshot in one step.
 func (h *Hub) attach(s *Session, patterns []string, reset bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	head := h.head.Load()
-	s.Send(snapshotFrame(message.Cursor{Epoch: h.epoch, Seq: head}, reset, h.latest(patterns)))
-	for _, p := range patterns {
-		h.index(s, p)
+	if s.removed {
+		return // closed meanwhile: its position must not move
 	}
+	head := h.head.Load()
+	s.send(wire.SnapshotFrame(message.Cursor{Epoch: h.epoch, Seq: head}, reset, h.cache.latest(patterns)))
+	h.indexAll(s, patterns)
 	s.last = max(s.last, head)
 }
 
-// resume queues every update after c on the patterns, reading the stream
-// for what the ring no longer holds, then registers the patterns. Replayed
-// updates wait for room in the queue; live ones are not routed to s until
-// the replay has caught up with the ring, under the lock.
-func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c message.Cursor) error {
-	if c.Epoch != h.epoch {
-		h.attach(s, patterns, true)
-		return nil
-	}
-	pos := c.Seq
-	if pos > h.head.Load() {
-		// From a gateway that is ahead of this one, or from nowhere.
-		_, last, err := h.src.Bounds(ctx)
-		if err != nil {
-			return err
-		}
-		if pos > last {
-			h.attach(s, patterns, true)
-			return nil
-		}
-	}
-	buf := make([]*Frame, 0, replayChunk)
-	for {
-		rf := h.ringFrom()
-		if pos < rf {
-			ok, err := h.src.Retained(ctx, pos, patterns)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				h.attach(s, patterns, true)
-				return nil
-			}
-			err = h.src.Replay(ctx, pos, patterns, func(u message.Update) bool {
-				if u.Seq > rf {
-					return false
-				}
-				if s.pushWait(ctx, newUpdateFrame(&u, h.epoch)) != nil {
-					return false
-				}
-				h.metrics.replayed.Inc()
-				pos = u.Seq
-				return true
-			})
-			if err != nil {
-				return err
-			}
-			if err := s.Err(); err != nil {
-				return err
-			}
-			pos = max(pos, rf)
-			continue
-		}
-		var ok bool
-		buf, ok = h.ring.after(pos, buf[:0], replayChunk)
-		if !ok {
-			continue
-		}
-		if len(buf) > 0 {
-			for _, f := range buf {
-				if matchAny(patterns, f.Topic) {
-					if err := s.pushWait(ctx, f); err != nil {
-						return err
-					}
-					h.metrics.replayed.Inc()
-				}
-				pos = f.Seq
-			}
-			continue
-		}
-		if h.finishResume(s, patterns, pos) {
-			return nil
-		}
-	}
-}
-
-// finishResume queues what the ring got since the last look and registers
-// the patterns, under the lock so that the fan-out takes over exactly where
-// the replay ends. It reports false when the ring moved past pos meanwhile.
-func (h *Hub) finishResume(s *Session, patterns []string, pos uint64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	rest, ok := h.ring.after(pos, nil, h.opts.RingSize)
-	if !ok {
-		return false
-	}
-	for _, f := range rest {
-		if matchAny(patterns, f.Topic) {
-			s.Send(f)
-			h.metrics.replayed.Inc()
-		}
-		pos = f.Seq
-	}
+// indexAll registers the patterns of s it does not have. Caller holds mu
+// for writing.
+func (h *Hub) indexAll(s *Session, patterns []string) {
 	for _, p := range patterns {
-		h.index(s, p)
+		if _, ok := s.subs[p]; ok {
+			continue
+		}
+		x := &sub{s: s, pattern: p}
+		h.index.add(x)
+		s.subs[p] = x
 	}
-	// The ring may hold updates the fan-out has not routed yet; they were
-	// queued above, and s.last keeps the fan-out from queueing them again.
-	s.last = max(s.last, pos)
-	return true
 }
 
-func (h *Hub) ringFrom() uint64 {
-	h.ring.mu.RLock()
-	defer h.ring.mu.RUnlock()
-	return h.ring.from
-}
-
-// Unsubscribe removes patterns from s; patterns it does not have are ignored.
-func (h *Hub) Unsubscribe(s *Session, patterns []string) {
+// unsubscribe removes patterns from s; patterns it does not have are
+// ignored.
+func (h *Hub) unsubscribe(s *Session, patterns []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, p := range patterns {
 		if x, ok := s.subs[p]; ok {
-			h.unindex(x)
+			h.index.remove(x)
 			delete(s.subs, p)
 		}
 	}
 }
 
-// Patterns returns how many patterns s has.
-func (h *Hub) Patterns(s *Session) int {
+// patternCount reports how many patterns s has.
+func (h *Hub) patternCount(s *Session) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(s.subs)
-}
-
-func matchAny(patterns []string, topic string) bool {
-	for _, p := range patterns {
-		if message.Match(p, topic) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,31 +2,23 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// StartSession opens a session whose queue is written to c by a goroutine
-// that runs only while something is queued, and whose heartbeat is a timer
-// that fires when nothing was written for a whole interval: an idle
-// connection costs no goroutine here. c's Heartbeat may be called while a
-// Write runs. The transport still calls Close when its connection goes.
-func (h *Hub) StartSession(ctx context.Context, transport string, c Conn, heartbeat time.Duration) *Session {
-	w := &writer{ctx: ctx, c: c, heartbeat: heartbeat}
-	w.s = h.newSession(transport, h.opts.QueueSize, w.wake)
-	w.beat = time.AfterFunc(heartbeat, w.onBeat)
-	h.register(w.s) // may end it at once, which starts the writer
-	return w.s
-}
-
-// writer is StartSession's on-demand writer.
+// writer hands a session's queue to its Conn from a goroutine that runs
+// only while something is queued, and shows liveness from a timer that
+// fires when nothing was written for a whole interval.
 type writer struct {
 	ctx       context.Context
 	s         *Session
 	c         Conn
 	heartbeat time.Duration
-	beat      *time.Timer
+	beat      *time.Timer // nil without heartbeats
 
 	running atomic.Bool // a writer goroutine is on its way or writing
 	wrote   atomic.Bool // since the last beat: a busy connection needs none
@@ -34,7 +26,7 @@ type writer struct {
 }
 
 // items are the writers' scratch slices: only running writers hold one.
-var items = sync.Pool{New: func() any { return new([]Item) }}
+var items = sync.Pool{New: func() any { return new([]wire.Item) }}
 
 // wake is the session's signal: it starts a writer unless one runs.
 func (w *writer) wake() {
@@ -46,7 +38,7 @@ func (w *writer) wake() {
 // run writes until the queue is empty, then stops; a signal that came
 // while it was stopping starts it over.
 func (w *writer) run() {
-	buf := items.Get().(*[]Item)
+	buf := items.Get().(*[]wire.Item)
 	defer items.Put(buf)
 	for {
 		if w.over.Load() {
@@ -54,13 +46,15 @@ func (w *writer) run() {
 			return
 		}
 		var wrote, over bool
-		*buf, wrote, over = flush(w.ctx, w.s, w.c, *buf)
+		*buf, wrote, over = w.flush(*buf)
 		if wrote {
 			w.wrote.Store(true)
 		}
 		if over {
 			w.over.Store(true)
-			w.beat.Stop()
+			if w.beat != nil {
+				w.beat.Stop()
+			}
 			// A connection that failed ends its session too, so that a
 			// replay waiting for room gives up.
 			w.s.end(ErrClosed)
@@ -70,7 +64,7 @@ func (w *writer) run() {
 		// A wake that found running set before the Store above queued
 		// something this run has not taken: take it, unless another run
 		// already has.
-		if w.s.Len() == 0 && w.s.Err() == nil || !w.running.CompareAndSwap(false, true) {
+		if w.s.len() == 0 && w.s.Err() == nil || !w.running.CompareAndSwap(false, true) {
 			return
 		}
 	}
@@ -89,30 +83,33 @@ func (w *writer) onBeat() {
 	w.beat.Reset(w.heartbeat)
 }
 
-// flush writes everything s has queued to c in one Write (what the writer
-// wakes to find goes out together) and, once s has ended, tells c why. It
-// reports whether it wrote and whether the connection is over. Items queued before a shutdown are written before the
-// end is told; on a slow consumer they are dropped, since the subscriber
-// resumes from its cursor anyway. items is scratch space, returned for
-// reuse.
-func flush(ctx context.Context, s *Session, c Conn, items []Item) (_ []Item, wrote, over bool) {
-	items, end := s.Take(items)
-	if end == ErrSlowConsumer {
+// flush writes everything queued in one Write (what the writer wakes to
+// find goes out together) and, once the session has ended, tells the Conn
+// why. It reports whether it wrote and whether the connection is over.
+// Items queued before a shutdown are written before the end is told; on a
+// slow consumer they are dropped, since the subscriber resumes from its
+// cursor anyway. items is scratch space, returned for reuse.
+func (w *writer) flush(items []wire.Item) (_ []wire.Item, wrote, over bool) {
+	items, end := w.s.take(items)
+	if errors.Is(end, wire.ErrSlowConsumer) {
 		clear(items)
-		c.End(end)
+		w.c.End(end)
 		return items[:0], false, true
 	}
 	if len(items) > 0 {
-		err := c.Write(ctx, items)
+		err := w.c.Write(w.ctx, items)
 		clear(items) // let frames be collected
 		if err != nil {
-			c.End(nil)
+			w.c.End(nil)
 			return items[:0], false, true
 		}
 		wrote = true
 	}
 	if end != nil {
-		c.End(end)
+		if errors.Is(end, ErrClosed) {
+			end = nil // the subscriber went, or its connection failed
+		}
+		w.c.End(end)
 		return items[:0], wrote, true
 	}
 	return items[:0], wrote, false

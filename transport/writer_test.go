@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // recorder is a Conn that keeps what it is given. Write is slow now and
@@ -21,7 +23,7 @@ type recorder struct {
 	got      chan struct{} // a signal per Write
 }
 
-func (r *recorder) Write(_ context.Context, items []Item) error {
+func (r *recorder) Write(_ context.Context, items []wire.Item) error {
 	r.mu.Lock()
 	if r.writing {
 		r.overlaps++
@@ -59,16 +61,16 @@ func (r *recorder) End(reason error) {
 	r.mu.Unlock()
 }
 
-// Everything queued on a StartSession session is written once, in order,
+// Everything queued on a connected session is written once, in order,
 // by one writer at a time, however queueing races with a writer stopping;
 // the end is told once.
-func TestStartSessionWritesInOrder(t *testing.T) {
+func TestConnectWritesInOrder(t *testing.T) {
 	h, _ := testHub(t, Options{})
 	r := &recorder{got: make(chan struct{}, 1)}
-	s := h.StartSession(context.Background(), "test", r, time.Hour)
+	s := h.Connect(context.Background(), r, Info{Transport: "test", Heartbeat: time.Hour}, wire.Request{}, nil)
 	const n = 20_000
 	for i := range n {
-		s.Send(AckFrame(json.RawMessage(strconv.Itoa(i))))
+		s.send(wire.AckFrame(json.RawMessage(strconv.Itoa(i))))
 		if i%64 == 0 {
 			time.Sleep(time.Microsecond) // let the writer drain and stop
 		}
@@ -101,7 +103,7 @@ func TestStartSessionWritesInOrder(t *testing.T) {
 		ends := append([]error(nil), r.ends...)
 		r.mu.Unlock()
 		if len(ends) > 0 {
-			if len(ends) != 1 || ends[0] != ErrClosed {
+			if len(ends) != 1 || ends[0] != nil {
 				t.Fatalf("ends %v", ends)
 			}
 			break
@@ -116,10 +118,10 @@ func TestStartSessionWritesInOrder(t *testing.T) {
 
 // An idle session gets heartbeats from its timer, with no goroutine of its
 // own.
-func TestStartSessionHeartbeats(t *testing.T) {
+func TestConnectHeartbeats(t *testing.T) {
 	h, _ := testHub(t, Options{})
 	r := &recorder{got: make(chan struct{}, 1)}
-	s := h.StartSession(context.Background(), "test", r, 5*time.Millisecond)
+	s := h.Connect(context.Background(), r, Info{Transport: "test", Heartbeat: 5 * time.Millisecond}, wire.Request{}, nil)
 	defer s.Close()
 	deadline := time.After(10 * time.Second)
 	for {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // The data the publisher makes is the size asked for, valid JSON, and
@@ -20,12 +21,12 @@ func TestPayloadRoundTrip(t *testing.T) {
 			t.Errorf("size %d: data is %d bytes", size, len(data))
 		}
 		u := message.Update{Topic: "bench.t3", Kind: message.Event, Data: data, Time: time.Now(), Seq: 7}
-		wire := u.AppendJSON(nil, 99)
-		got, ok := parseMessage(wire)
+		f := wire.UpdateFrame(&u, 99)
+		got, ok := parseMessage(f.JSON)
 		if !ok || string(got.typ) != "update" || string(got.topic) != "bench.t3" || got.n != 42 || got.ts != 1764079387123456789 || got.merged {
-			t.Fatalf("size %d: parsed %s as %+v, %v", size, wire, got, ok)
+			t.Fatalf("size %d: parsed %s as %+v, %v", size, f.JSON, got, ok)
 		}
-		merged, ok := parseMessage(message.AppendMerged(nil, wire, 3))
+		merged, ok := parseMessage(wire.Item{Frame: f, Merged: 3}.AppendJSON(nil))
 		if !ok || !merged.merged || merged.n != 42 {
 			t.Fatalf("merged update parsed as %+v, %v", merged, ok)
 		}

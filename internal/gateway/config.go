@@ -31,6 +31,9 @@ type Config struct {
 	// Stocks and Sports configure the simulators.
 	Stocks feed.StocksOptions
 	Sports feed.SportsOptions
+	// Transports are the names of the transports to serve (see
+	// Transports). Empty serves every one.
+	Transports []string
 	// Stream, Hub, WebSocket, SSE and Poll configure the parts they name.
 	Stream    stream.Options
 	Hub       transport.Options

@@ -21,9 +21,6 @@ import (
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/static"
 	"github.com/tickerd/tickerd/transport"
-	"github.com/tickerd/tickerd/transport/poll"
-	"github.com/tickerd/tickerd/transport/sse"
-	"github.com/tickerd/tickerd/transport/ws"
 )
 
 // Gateway is a running gateway. Start it, serve it, cancel to stop.
@@ -75,17 +72,15 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		g.wg.Go(func() { _ = r.Run(runCtx, g.stream) })
 	}
 
-	wsOpts, sseOpts, pollOpts := cfg.WebSocket, cfg.SSE, cfg.Poll
-	pollOpts.Logger = cfg.Logger
-	// Origins with a scheme are matched with it, as CORS does.
-	wsOpts.OriginPatterns = cfg.AllowedOrigins
+	eps, err := endpoints(g.hub, cfg)
+	if err != nil {
+		return nil, err
+	}
 	g.handler = api.New(g.hub, g.stream, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
 		PublishTimeout: cfg.PublishTimeout,
-		WebSocket:      ws.New(g.hub, wsOpts),
-		SSE:            sse.New(g.hub, sseOpts),
-		Poll:           poll.New(g.hub, pollOpts),
+		Transports:     eps,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Static:         static.Handler(),
 		Ready:          g.Ready,

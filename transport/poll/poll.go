@@ -9,11 +9,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // Options configure the poll handler. Zero fields take the defaults.
@@ -75,17 +76,21 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // cursor the snapshot returns at once; with one, whatever is newer returns
 // at once, or the request waits up to timeout seconds for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := h.hub.ParseRequest(r, "")
+	p := transport.PrincipalFrom(r.Context())
+	q := r.URL.Query()
+	req, err := wire.ParseRequest(q, "")
 	if err == nil {
 		err = req.NeedTopics()
 	}
-	if err != nil {
-		transport.WriteErr(w, err)
-		return
+	var timeout time.Duration
+	if err == nil {
+		timeout, err = wire.ParseTimeout(q, h.opts.DefaultTimeout, h.opts.MaxTimeout)
 	}
-	timeout, err := h.timeout(r.URL.Query().Get("timeout"))
+	if err == nil {
+		err = h.hub.Admit(r.Context(), p, req.Patterns)
+	}
 	if err != nil {
-		transport.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest, err.Error())
+		wire.WriteError(w, err)
 		return
 	}
 
@@ -94,27 +99,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// backlog itself is bounded by the request and replayLimit.
 	ctx, cancel := context.WithTimeout(r.Context(), timeout+replayLimit)
 	defer cancel()
-	s := h.hub.NewSessionLimit("poll", h.opts.MaxMessages)
-	subscribed := make(chan error, 1)
-	go func() { subscribed <- h.hub.Subscribe(ctx, s, req.Patterns, req.From) }()
-
-	var subErr error
+	c := newResponse(h.opts.MaxMessages, req.From == nil)
+	s := h.hub.Connect(ctx, c, transport.Info{Transport: "poll", Principal: p, Queue: h.opts.MaxMessages}, req, nil)
+	opened, first := s.Opened(), c.first
 	var wait, linger <-chan time.Time
 	for done := false; !done; {
 		select {
-		case <-s.Wake():
-			if s.Err() != nil || s.Len() >= h.opts.MaxMessages || req.From == nil {
-				done = true
-			} else if linger == nil {
-				linger = time.After(h.opts.Linger)
-			}
+		case <-c.complete:
+			done = true
+		case <-first: // something new: wait a little for more of a burst
+			first = nil
+			linger = time.After(h.opts.Linger)
 		case <-linger:
 			done = true
-		case subErr = <-subscribed:
-			subscribed = nil
-			if subErr != nil {
-				done = true
-			} else if linger == nil {
+		case <-opened:
+			opened = nil
+			if linger == nil {
 				wait = time.After(timeout)
 			}
 		case <-wait:
@@ -124,39 +124,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.Close()
-	items, _ := s.Take(nil)
-	if subscribed != nil {
-		cancel()
-		if err := <-subscribed; err != nil && !errors.Is(err, transport.ErrClosed) && !errors.Is(err, context.Canceled) &&
-			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, transport.ErrNotReady) {
-			subErr = err
-		}
-	}
-	// A resume's handover may queue past the limit; the rest comes with the
-	// next poll, which starts after the last message returned (every
-	// update and snapshot carries its cursor).
-	items = items[:min(len(items), h.opts.MaxMessages)]
+	<-c.ended // the writer has handed over everything queued
+	items, reason := c.items, c.reason
 	if len(items) == 0 && r.Context().Err() == nil {
-		if subErr == nil && req.From == nil {
-			// No snapshot to give: the gateway is going, or not loaded yet.
-			subErr = transport.ErrNotReady
-			if errors.Is(s.Err(), transport.ErrShutdown) {
-				subErr = transport.ErrShutdown
+		if err := h.failure(reason, req.From == nil); err != nil {
+			if !errors.Is(err, wire.ErrShutdown) {
+				h.opts.Logger.Warn("poll subscription failed", "err", err)
 			}
-		}
-		if subErr != nil {
-			h.opts.Logger.Warn("poll subscription failed", "err", subErr)
-			transport.WriteErr(w, subErr)
+			wire.WriteError(w, err)
 			return
 		}
 	}
-	h.respond(w, items, h.position(s, items, req.From))
+	wire.WritePoll(w, position(s, items, req.From), items)
+}
+
+// failure is the error a poll that got nothing answers with, or nil when
+// an empty response is the answer: a resume that found nothing new, or a
+// session that ended without failing, continues from where it started.
+// Without a cursor there is always a snapshot to give, unless the gateway
+// is going or not loaded yet.
+func (h *Handler) failure(reason error, snapshot bool) error {
+	ended := reason != nil && !errors.Is(reason, wire.ErrShutdown) &&
+		!errors.Is(reason, wire.ErrSlowConsumer) && !errors.Is(reason, wire.ErrNotReady)
+	switch {
+	case ended:
+		return reason
+	case !snapshot:
+		return nil
+	case errors.Is(reason, wire.ErrShutdown):
+		return wire.ErrShutdown
+	}
+	return wire.ErrNotReady
 }
 
 // position is the cursor to continue from: after the last message
 // returned, or, when none was, as far as the session saw, or where the
 // request started.
-func (h *Handler) position(s *transport.Session, items []transport.Item, from *message.Cursor) []byte {
+func position(s *transport.Session, items []wire.Item, from *message.Cursor) []byte {
 	for i := len(items) - 1; i >= 0; i-- {
 		if len(items[i].Cursor) > 0 {
 			return items[i].Cursor
@@ -169,36 +173,61 @@ func (h *Handler) position(s *transport.Session, items []transport.Item, from *m
 	return p.AppendText(nil)
 }
 
-func (h *Handler) respond(w http.ResponseWriter, items []transport.Item, cursor []byte) {
-	n := 64
-	for _, it := range items {
-		n += len(it.JSON) + 16
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"cursor":"`...)
-	b = append(b, cursor...)
-	b = append(b, `","messages":[`...)
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = it.AppendJSON(b)
-	}
-	transport.WriteJSON(w, http.StatusOK, append(b, "]}\n"...))
-}
-
 // replayLimit bounds how long a poll may spend reading its backlog.
 const replayLimit = 10 * time.Second
 
-var errTimeout = errors.New(`"timeout" must be a whole number of seconds, 0 or more`)
+// response is a long poll's Conn: it gathers what the session's writer
+// hands it, up to the response's cap, and tells the handler when to
+// answer. The rest stays for the next poll, which starts after the last
+// message returned (every update and snapshot carries its cursor).
+type response struct {
+	max      int
+	snapshot bool // the request has no cursor: the first message is the answer
 
-func (h *Handler) timeout(q string) (time.Duration, error) {
-	if q == "" {
-		return h.opts.DefaultTimeout, nil
+	mu       sync.Mutex
+	items    []wire.Item
+	reason   error
+	first    chan struct{} // closed at the first message
+	complete chan struct{} // closed when the response can go: full, a snapshot, or ended
+	ended    chan struct{} // closed by End: nothing more comes
+	closed   bool
+}
+
+func newResponse(max int, snapshot bool) *response {
+	return &response{max: max, snapshot: snapshot, first: make(chan struct{}),
+		complete: make(chan struct{}), ended: make(chan struct{})}
+}
+
+// Write keeps the items that fit.
+func (c *response) Write(_ context.Context, items []wire.Item) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.items) == 0 && len(items) > 0 {
+		close(c.first)
 	}
-	n, err := strconv.Atoi(q)
-	if err != nil || n < 0 {
-		return 0, errTimeout
+	c.items = append(c.items, items[:min(len(items), c.max-len(c.items))]...)
+	if len(c.items) >= c.max || c.snapshot {
+		c.finish()
 	}
-	return min(time.Duration(n)*time.Second, h.opts.MaxTimeout), nil
+	return nil
+}
+
+// Heartbeat is never called: a poll has none.
+func (c *response) Heartbeat(context.Context) error { return nil }
+
+// End records why the session ended; the handler answers with it when it
+// has nothing else.
+func (c *response) End(reason error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reason = reason
+	c.finish()
+	close(c.ended)
+}
+
+func (c *response) finish() {
+	if !c.closed {
+		c.closed = true
+		close(c.complete)
+	}
 }

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // serveHijacked takes the HTTP/1.x connection over and serves the stream
 // from a writer that runs only while something is queued; this call
 // returns at once. It reports false, having written nothing, when the
 // connection cannot be taken over.
-func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, req transport.Request) bool {
+func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transport.Principal, req wire.Request) bool {
 	nc, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -35,7 +36,7 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, req tran
 	}
 	_ = hdr.Write(&head)
 	head.WriteString("\r\n")
-	if err := c.write(c.frame(head.Bytes(), appendRetry(nil, h.opts.Retry))); err != nil {
+	if err := c.write(c.frame(head.Bytes(), wire.AppendSSERetry(nil, h.opts.Retry))); err != nil {
 		nc.Close()
 		return true
 	}
@@ -43,8 +44,7 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, req tran
 	// The connection outlives the request: nothing of it is kept, not
 	// even its context.
 	ctx, cancel := context.WithCancel(context.Background())
-	s := h.hub.StartSession(ctx, "sse", c, h.opts.Heartbeat)
-	go h.open(ctx, s, req)
+	s := h.hub.Connect(ctx, c, h.info(p), req, nil)
 	go func() {
 		// The client sends nothing more; a read ends when it goes.
 		var b [64]byte
@@ -81,10 +81,10 @@ const sizeRoom = 18
 
 // Write sends the items as events in one chunk and one system call: the
 // size line goes into room left before them, so nothing is copied.
-func (c *rawConn) Write(_ context.Context, items []transport.Item) error {
+func (c *rawConn) Write(_ context.Context, items []wire.Item) error {
 	bp := bufs.Get().(*[]byte)
 	b := append((*bp)[:0], make([]byte, sizeRoom)...)
-	b = appendEvents(b, items)
+	b = wire.AppendSSEEvents(b, items)
 	start := sizeRoom
 	if c.chunked {
 		var size [sizeRoom]byte
@@ -103,13 +103,13 @@ func (c *rawConn) Write(_ context.Context, items []transport.Item) error {
 
 // Heartbeat writes a comment line.
 func (c *rawConn) Heartbeat(context.Context) error {
-	return c.write(c.frame(nil, []byte(ping)))
+	return c.write(c.frame(nil, []byte(wire.SSEPing)))
 }
 
 // End tells the client why the stream ends, ends the body and closes.
 func (c *rawConn) End(reason error) {
 	var b []byte
-	if ev := appendEnd(nil, reason, c.opts); len(ev) > 0 {
+	if ev := wire.AppendSSEEnd(nil, reason, c.opts.ShutdownRetry); len(ev) > 0 {
 		b = c.frame(b, ev)
 	}
 	if c.chunked {

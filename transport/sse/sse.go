@@ -13,13 +13,11 @@
 package sse
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // Options configure the SSE handler. Zero fields take the defaults.
@@ -72,70 +70,33 @@ func New(hub *transport.Hub, opts Options) *Handler {
 }
 
 // ServeHTTP streams the subscription until the client goes or the session
-// ends. A request that cannot be served (no topics, a bad topic or cursor)
-// gets a JSON error instead of a stream, which EventSource does not retry.
+// ends. A request that cannot be served (no topics, a bad topic or cursor,
+// topics it may not read) gets a JSON error instead of a stream, which
+// EventSource does not retry.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := h.hub.ParseRequest(r, r.Header.Get("Last-Event-ID"))
+	p := transport.PrincipalFrom(r.Context())
+	req, err := wire.ParseRequest(r.URL.Query(), r.Header.Get("Last-Event-ID"))
 	if err == nil {
 		err = req.NeedTopics()
 	}
+	if err == nil {
+		err = h.hub.Admit(r.Context(), p, req.Patterns)
+	}
 	if err != nil {
-		transport.WriteErr(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hdr.Set("Cache-Control", "no-cache, no-transform")
 	hdr.Set("X-Accel-Buffering", "no")
-	if r.ProtoMajor == 1 && h.serveHijacked(w, r, req) {
+	if r.ProtoMajor == 1 && h.serveHijacked(w, r, p, req) {
 		return
 	}
-	h.serveStream(w, r, req)
+	h.serveStream(w, r, p, req)
 }
 
-// open queues the hello and subscribes; run on its own goroutine, since a
-// resume may wait for the client to read.
-func (h *Handler) open(ctx context.Context, s *transport.Session, req transport.Request) {
-	hello := transport.Hello{Transport: "sse", Heartbeat: transport.HeartbeatSeconds(h.opts.Heartbeat)}
-	s.Fail(h.hub.Open(ctx, s, hello, req, nil))
-}
-
-// ping is a heartbeat: a comment line, which EventSource ignores.
-const ping = ": ping\n\n"
-
-// appendRetry frames a reconnection delay hint.
-func appendRetry(b []byte, d time.Duration) []byte {
-	b = strconv.AppendInt(append(b, "retry: "...), d.Milliseconds(), 10)
-	return append(b, '\n')
-}
-
-// appendEvents frames items as events.
-func appendEvents(b []byte, items []transport.Item) []byte {
-	for _, it := range items {
-		b = append(b, "event: "...)
-		b = append(b, it.Type...)
-		if len(it.Cursor) > 0 {
-			b = append(b, "\nid: "...)
-			b = append(b, it.Cursor...)
-		}
-		b = append(b, "\ndata: "...)
-		b = it.AppendJSON(b)
-		b = append(b, "\n\n"...)
-	}
-	return b
-}
-
-// appendEnd frames why a stream ends, with a short retry on shutdown so
-// EventSource reconnects, to another gateway, at once. A connection that
-// failed or was closed by its client gets nothing.
-func appendEnd(b []byte, reason error, opts Options) []byte {
-	if reason == nil || errors.Is(reason, transport.ErrClosed) {
-		return b
-	}
-	if errors.Is(reason, transport.ErrShutdown) {
-		b = appendRetry(b, opts.ShutdownRetry)
-	}
-	code, _ := transport.ErrorCode(reason)
-	f := transport.ErrorFrame(nil, code, reason.Error()+": reconnect with Last-Event-ID")
-	return appendEvents(b, []transport.Item{{Frame: f}})
+// info describes an SSE connection to the hub.
+func (h *Handler) info(p transport.Principal) transport.Info {
+	return transport.Info{Transport: "sse", Principal: p, Heartbeat: h.opts.Heartbeat, Hello: true}
 }

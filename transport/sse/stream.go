@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // serveStream serves the subscription as the response itself, as HTTP/2
 // needs: this call waits while the session's writer writes the response,
 // and returns once the stream has ended, since the response may not be
 // written after.
-func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, req transport.Request) {
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, p transport.Principal, req wire.Request) {
 	w.WriteHeader(http.StatusOK)
 	c := &conn{w: w, rc: http.NewResponseController(w), opts: h.opts, ended: make(chan struct{})}
-	c.buf = appendRetry(c.buf, h.opts.Retry)
-	s := h.hub.StartSession(context.WithoutCancel(r.Context()), "sse", c, h.opts.Heartbeat)
+	c.buf = wire.AppendSSERetry(c.buf, h.opts.Retry)
+	s := h.hub.Connect(r.Context(), c, h.info(p), req, nil)
 	defer s.Close()
-	go h.open(r.Context(), s, req)
 	select {
 	case <-c.ended:
 	case <-r.Context().Done(): // the client went
@@ -46,10 +46,10 @@ type conn struct {
 }
 
 // Write sends the items as events, in one write and one flush.
-func (c *conn) Write(_ context.Context, items []transport.Item) error {
+func (c *conn) Write(_ context.Context, items []wire.Item) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.buf = appendEvents(c.buf, items)
+	c.buf = wire.AppendSSEEvents(c.buf, items)
 	return c.flush()
 }
 
@@ -57,7 +57,7 @@ func (c *conn) Write(_ context.Context, items []transport.Item) error {
 func (c *conn) Heartbeat(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.buf = append(c.buf, ping...)
+	c.buf = append(c.buf, wire.SSEPing...)
 	return c.flush()
 }
 
@@ -65,7 +65,7 @@ func (c *conn) Heartbeat(context.Context) error {
 func (c *conn) End(reason error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.buf = appendEnd(c.buf, reason, c.opts); len(c.buf) > 0 {
+	if c.buf = wire.AppendSSEEnd(c.buf, reason, c.opts.ShutdownRetry); len(c.buf) > 0 {
 		_ = c.flush()
 	}
 	if !c.done {

@@ -8,7 +8,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -17,16 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tickerd/tickerd/transport"
-)
-
-// Close codes this transport ends a connection with, beyond RFC 6455's.
-const (
-	// CloseServiceRestart (1012): the gateway is shutting down; reconnect,
-	// to another gateway, with the cursor.
-	CloseServiceRestart = websocket.StatusServiceRestart
-	// CloseSlowConsumer (4001): events overflowed the subscriber's queue;
-	// reconnect with the cursor and nothing is lost.
-	CloseSlowConsumer websocket.StatusCode = 4001
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // Options configure the WebSocket handler. Zero fields take the defaults.
@@ -88,9 +78,20 @@ func New(hub *transport.Hub, opts Options) *Handler {
 }
 
 // ServeHTTP upgrades the request and serves the session until either side
-// ends it.
+// ends it. A request whose topics or cursor are bad is still upgraded and
+// told in an error message after the hello (a browser cannot read an HTTP
+// error from a failed WebSocket); one that may not read its topics is
+// refused before the upgrade.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, reqErr := h.hub.ParseRequest(r, "")
+	p := transport.PrincipalFrom(r.Context())
+	req, reqErr := wire.ParseRequest(r.URL.Query(), "")
+	if reqErr == nil {
+		reqErr = h.hub.Admit(r.Context(), p, req.Patterns)
+		if st := wire.Lookup(reqErr).Status; reqErr != nil && (st == http.StatusUnauthorized || st == http.StatusForbidden) {
+			wire.WriteError(w, reqErr)
+			return
+		}
+	}
 	hj := &sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, write: h.opts.WriteBuffer}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
@@ -111,38 +112,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// request's, which would keep the request's context alive with it.
 	ctx, cancel := context.WithCancel(context.Background())
 	wc := &conn{c: c, nc: hj.conn, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
-	s := h.hub.StartSession(context.WithoutCancel(ctx), "ws", wc, h.opts.Heartbeat)
-	go h.read(ctx, cancel, c, s, req, reqErr)
+	s := h.hub.Connect(ctx, wc, transport.Info{
+		Transport: "ws",
+		Principal: p,
+		Heartbeat: h.opts.Heartbeat,
+		Hello:     true,
+		MaxFrame:  int(h.opts.MaxFrame),
+	}, req, reqErr)
+	go read(ctx, cancel, c, s)
 }
 
-// read subscribes what the URL asked for, then carries out commands until
-// the connection fails. A failure of the server's ends the session; its
-// writer then closes the connection, which ends this loop.
-func (h *Handler) read(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *transport.Session, req transport.Request, reqErr error) {
+// errBinary answers a binary message: commands are text.
+var errBinary = wire.ErrBadRequest.With("commands are JSON text messages")
+
+// read carries out commands until the connection fails. A failure of the
+// server's ends the session; its writer then closes the connection, which
+// ends this loop.
+func read(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *transport.Session) {
 	defer func() {
 		s.Close()
 		cancel()
 	}()
-	hello := transport.Hello{
-		Transport: "ws",
-		Heartbeat: transport.HeartbeatSeconds(h.opts.Heartbeat),
-		Limits:    transport.HelloLimits{MaxFrame: int(h.opts.MaxFrame)},
-	}
-	if err := h.hub.Open(ctx, s, hello, req, reqErr); err != nil {
-		s.Fail(err)
-	}
 	for {
 		typ, data, err := c.Read(context.WithoutCancel(ctx))
 		if err != nil {
 			return
 		}
 		if typ != websocket.MessageText {
-			s.Send(transport.ErrorFrame(nil, transport.CodeBadRequest, "commands are JSON text messages"))
+			s.Refuse(errBinary)
 			continue
 		}
-		if err := h.hub.Command(ctx, s, data); err != nil {
-			s.Fail(err)
-		}
+		s.Command(ctx, data)
 	}
 }
 
@@ -163,15 +163,9 @@ var bufs = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooled = 256 << 10
 
 // Write sends the items as one WebSocket message, one per line.
-func (c *conn) Write(ctx context.Context, items []transport.Item) error {
+func (c *conn) Write(ctx context.Context, items []wire.Item) error {
 	bp := bufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, '\n')
-		}
-		b = it.AppendJSON(b)
-	}
+	b := wire.AppendLines((*bp)[:0], items)
 	// A deadline on the connection bounds the write: a context with a
 	// timeout would cost a timer and a callback per write.
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
@@ -197,17 +191,14 @@ func (c *conn) Heartbeat(ctx context.Context) error {
 	return err
 }
 
-// End closes with the code that tells the client what to do next.
+// End closes with the code the error table gives the reason, which tells
+// the client what to do next; a connection that failed or whose client
+// went is just closed.
 func (c *conn) End(reason error) {
-	switch {
-	case reason == nil, errors.Is(reason, transport.ErrClosed):
-		c.c.CloseNow() // the connection failed or is gone
-	case errors.Is(reason, transport.ErrSlowConsumer):
-		c.c.Close(CloseSlowConsumer, "slow consumer: resume from your cursor")
-	case errors.Is(reason, transport.ErrShutdown):
-		c.c.Close(CloseServiceRestart, "gateway restarting: reconnect with your cursor")
-	default: // the server failed the session
-		code, _ := transport.ErrorCode(reason)
-		c.c.Close(websocket.StatusInternalError, code+": reconnect with your cursor")
+	if reason == nil {
+		c.c.CloseNow()
+		return
 	}
+	code, text := wire.CloseFor(reason)
+	c.c.Close(websocket.StatusCode(code), text)
 }

@@ -1,0 +1,101 @@
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/tickerd/tickerd/message"
+)
+
+// Command types a client sends on a two-way transport (WebSocket).
+const (
+	CommandSubscribe   = "subscribe"
+	CommandUnsubscribe = "unsubscribe"
+)
+
+// ID is a command's id as the client sent it: a JSON number or string,
+// echoed in the ack or error that answers it; nil when it had none usable.
+type ID = json.RawMessage
+
+// Command is a client command, checked:
+//
+//	{"type":"subscribe","id":1,"topics":["stocks.AAPL"],"cursor":"C"}
+//	{"type":"unsubscribe","id":2,"topics":["stocks.AAPL"]}
+type Command struct {
+	Type string
+	ID   ID
+	// Patterns are the command's topics, validated and de-duplicated.
+	Patterns []string
+	// From is where a subscribe asks to resume; nil for a snapshot first.
+	From *message.Cursor
+}
+
+// command is a command as it is sent.
+type command struct {
+	Type   string          `json:"type"`
+	ID     json.RawMessage `json:"id"`
+	Topics []string        `json:"topics"`
+	Cursor string          `json:"cursor"`
+}
+
+// ParseCommand reads one command. Its error is one of the table's, with
+// the command's ID when it has one so the answer can name it.
+func ParseCommand(raw []byte) (Command, error) {
+	var c command
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Command{}, ErrBadRequest.With("malformed command: " + err.Error())
+	}
+	cmd := Command{Type: c.Type, ID: decodeID(c.ID)}
+	switch c.Type {
+	case CommandSubscribe, CommandUnsubscribe:
+	case "":
+		return cmd, ErrBadRequest.With(`command has no "type"`)
+	default:
+		return cmd, ErrUnknownType.With("unknown command type " + quote(c.Type))
+	}
+	if len(c.Topics) == 0 {
+		return cmd, ErrBadRequest.With(`command has no "topics"`)
+	}
+	patterns, err := message.CleanPatterns(c.Topics)
+	if err != nil {
+		return cmd, err
+	}
+	cmd.Patterns = patterns
+	if c.Type == CommandSubscribe && c.Cursor != "" {
+		cur, err := message.ParseCursor(c.Cursor)
+		if err != nil {
+			return cmd, err
+		}
+		cmd.From = &cur
+	}
+	return cmd, nil
+}
+
+// ErrCursorNotFirst answers a subscribe with a cursor on a connection that
+// already holds patterns: replaying behind live updates would move the
+// client's position backwards.
+var ErrCursorNotFirst = ErrBadRequest.With("a cursor is only taken on a connection's first subscription")
+
+// decodeID keeps a command id only if it is a JSON number or string, so
+// that echoing it back cannot inject anything.
+func decodeID(raw json.RawMessage) ID {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	switch v.(type) {
+	case float64, string:
+		return raw
+	}
+	return nil
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,107 @@
+package wire
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tickerd/tickerd/message"
+)
+
+// Error is one row of the contract's error table: a failure with its code
+// and how each transport tells it. A client sees Code in every error
+// message and HTTP error body; Status is the HTTP status; Close, when not
+// zero, is the WebSocket close code of a session that ends for it; an SSE
+// stream that ends for it writes an `error` event, preceded by a short
+// `retry:` when RetrySoon is set.
+//
+// The named errors below are the rows. Use them as they are, wrapped with
+// fmt.Errorf("%w: ...") for detail, or with With for another message; any
+// of these forms finds its row with Lookup.
+type Error struct {
+	Code      string
+	Status    int
+	Close     CloseCode
+	RetrySoon bool
+
+	msg  string
+	row  *Error // the table row this error is a variant of; nil for a row
+	text string // the message of a variant
+}
+
+func (e *Error) Error() string {
+	if e.row != nil {
+		return e.text
+	}
+	return e.msg
+}
+
+// Is makes a variant made by With match its row.
+func (e *Error) Is(target error) bool { return e.row != nil && target == e.row }
+
+// With returns e with another message for people; its code and endings
+// are e's.
+func (e *Error) With(msg string) error {
+	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, row: e.base(), text: msg}
+}
+
+func (e *Error) base() *Error {
+	if e.row != nil {
+		return e.row
+	}
+	return e
+}
+
+// The error table. docs/protocol.md section 5 is its description for
+// client authors; TestErrorTableMatchesProtocol keeps the two together.
+var (
+	ErrBadRequest = &Error{Code: "bad_request", Status: http.StatusBadRequest, msg: "bad request"}
+	// ErrNoTopics: a request that must name topics named none.
+	ErrNoTopics         = &Error{Code: "bad_request", Status: http.StatusBadRequest, msg: `"topics" is required (">" for all)`}
+	ErrBadTopic         = &Error{Code: "bad_topic", Status: http.StatusBadRequest, msg: "bad topic"}
+	ErrBadCursor        = &Error{Code: "bad_cursor", Status: http.StatusBadRequest, msg: "cursor cannot be decoded"}
+	ErrBadKind          = &Error{Code: "bad_kind", Status: http.StatusBadRequest, msg: `kind must be "state" or "event"`}
+	ErrTooManyTopics    = &Error{Code: "too_many_topics", Status: http.StatusBadRequest, msg: "too many topics"}
+	ErrUnknownType      = &Error{Code: "unknown_type", Status: http.StatusBadRequest, msg: "unknown command type"}
+	ErrUnauthorized     = &Error{Code: "unauthorized", Status: http.StatusUnauthorized, msg: "unauthorized"}
+	ErrForbidden        = &Error{Code: "forbidden", Status: http.StatusForbidden, msg: "forbidden"}
+	ErrNotFound         = &Error{Code: "not_found", Status: http.StatusNotFound, msg: "not found"}
+	ErrMethodNotAllowed = &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed, msg: "method not allowed"}
+	ErrTooLarge         = &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge, msg: "request body is larger than the limit"}
+	// ErrSlowConsumer: the subscriber did not read fast enough and events
+	// overflowed its queue. It resumes from its cursor.
+	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, msg: "slow consumer: queue overflowed"}
+	// ErrShutdown: the gateway is shutting down; reconnect elsewhere.
+	ErrShutdown = &Error{Code: "shutdown", Status: http.StatusServiceUnavailable, Close: CloseServiceRestart, RetrySoon: true, msg: "gateway shutting down"}
+	// ErrUnavailable: the server cannot serve this now (the stream is
+	// unreachable, the latest values are not loaded yet).
+	ErrUnavailable = &Error{Code: "unavailable", Status: http.StatusServiceUnavailable, Close: CloseInternalError, msg: "unavailable"}
+	// ErrNotReady: the gateway has not loaded the stream yet.
+	ErrNotReady = &Error{Code: "unavailable", Status: http.StatusServiceUnavailable, Close: CloseInternalError, msg: "hub has not loaded the stream yet"}
+)
+
+// Table lists every row, for documentation and tests.
+var Table = []*Error{
+	ErrBadRequest, ErrNoTopics, ErrBadTopic, ErrBadCursor, ErrBadKind, ErrTooManyTopics,
+	ErrUnknownType, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
+	ErrTooLarge, ErrSlowConsumer, ErrShutdown, ErrUnavailable, ErrNotReady,
+}
+
+// Lookup finds err's row. Errors of the message package and an oversized
+// body map to theirs; anything else is the server's failure: unavailable.
+func Lookup(err error) *Error {
+	var e *Error
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, message.ErrBadTopic):
+		return ErrBadTopic
+	case errors.Is(err, message.ErrBadCursor):
+		return ErrBadCursor
+	case errors.Is(err, message.ErrBadKind):
+		return ErrBadKind
+	case errors.As(err, &tooBig):
+		return ErrTooLarge
+	}
+	return ErrUnavailable
+}
