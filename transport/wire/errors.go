@@ -12,7 +12,9 @@ import (
 // message and HTTP error body; Status is the HTTP status; Close, when not
 // zero, is the WebSocket close code of a session that ends for it; an SSE
 // stream that ends for it writes an `error` event, preceded by a short
-// `retry:` when RetrySoon is set.
+// `retry:` when RetrySoon is set. Resume marks an end that is no failure:
+// the client reconnects at once with its cursor (static/ticker.js does,
+// and TestClientResumesOnTheTablesEnds holds it to this table).
 //
 // The named errors below are the rows. Use them as they are, wrapped with
 // fmt.Errorf("%w: ...") for detail, or with With for another message; any
@@ -22,6 +24,7 @@ type Error struct {
 	Status    int
 	Close     CloseCode
 	RetrySoon bool
+	Resume    bool
 
 	msg  string
 	row  *Error // the table row this error is a variant of; nil for a row
@@ -41,7 +44,7 @@ func (e *Error) Is(target error) bool { return e.row != nil && target == e.row }
 // With returns e with another message for people; its code and endings
 // are e's.
 func (e *Error) With(msg string) error {
-	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, row: e.base(), text: msg}
+	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, Resume: e.Resume, row: e.base(), text: msg}
 }
 
 func (e *Error) base() *Error {
@@ -69,9 +72,9 @@ var (
 	ErrTooLarge         = &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge, msg: "request body is larger than the limit"}
 	// ErrSlowConsumer: the subscriber did not read fast enough and events
 	// overflowed its queue. It resumes from its cursor.
-	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, msg: "slow consumer: queue overflowed"}
+	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, Resume: true, msg: "slow consumer: queue overflowed"}
 	// ErrShutdown: the gateway is shutting down; reconnect elsewhere.
-	ErrShutdown = &Error{Code: "shutdown", Status: http.StatusServiceUnavailable, Close: CloseServiceRestart, RetrySoon: true, msg: "gateway shutting down"}
+	ErrShutdown = &Error{Code: "shutdown", Status: http.StatusServiceUnavailable, Close: CloseServiceRestart, RetrySoon: true, Resume: true, msg: "gateway shutting down"}
 	// ErrUnavailable: the server cannot serve this now (the stream is
 	// unreachable, the latest values are not loaded yet).
 	ErrUnavailable = &Error{Code: "unavailable", Status: http.StatusServiceUnavailable, Close: CloseInternalError, msg: "unavailable"}
