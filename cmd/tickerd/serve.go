@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", poll.DefaultMaxTimeout, "the longest timeout a long poll may ask for")
 	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", poll.DefaultMaxMessages, "most messages in one long-poll response")
 	streamFlags(fs, &cfg.Stream)
-	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
+	feedFlags(fs, &cfg.Feeds, &cfg.Feed)
 	logger := logFlags(fs, stderr)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -46,7 +46,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Feeds = *feeds
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = *heartbeat, *heartbeat
 	cfg.Logger = log
 	if cfg.PublishToken == "" {
