@@ -21,6 +21,18 @@ import (
 	"github.com/tickerd/tickerd/internal/natstest"
 )
 
+// Every flag reads its TICKERD_ variable, and the README has people export
+// TICKERD_PUBLISH_TOKEN: the tests clear them all, so that the shell they
+// run in cannot change what serve, feed and bench do.
+func TestMain(m *testing.M) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "TICKERD_") {
+			os.Unsetenv(name)
+		}
+	}
+	os.Exit(m.Run())
+}
+
 var servingLine = regexp.MustCompile(`serving on (http://\S+)`)
 
 // awaitURL reads the serve command's output until it names its URL.
