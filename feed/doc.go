@@ -10,6 +10,13 @@
 // hours of simulated trading or a day of games run in moments and the same
 // seed always gives the same updates.
 //
+// # Registry
+//
+// registry.go lists the feeds a gateway or `tickerd feed` can run, one row
+// each: its name for --feeds, a description, its own flags and a
+// constructor that validates its options. Build makes the named feeds;
+// adding a feed is a file here and a row there.
+//
 // # Stocks
 //
 // Each quote is a state update on "stocks.<SYMBOL>". Money is in dollars

@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/internal/gateway"
 	"github.com/tickerd/tickerd/internal/stream"
 )
 
@@ -24,24 +24,23 @@ func streamFlags(fs *flag.FlagSet, o *stream.Options) {
 	fs.IntVar(&o.Replicas, "replicas", stream.DefaultReplicas, "JetStream replicas (3 on a cluster)")
 }
 
-// feedFlags are the simulators' settings, shared by serve and feed.
-func feedFlags(fs *flag.FlagSet, st *feed.StocksOptions, sp *feed.SportsOptions) *listFlag {
-	feeds := listFlag{"stocks", "sports"}
-	fs.Var(&feeds, "feeds", `simulators to run: stocks, sports, or "none"`)
-	fs.Float64Var(&st.TicksPerSecond, "stock-rate", feed.DefaultTicksPerSecond, "quotes per second per stock symbol")
-	fs.IntVar(&sp.Games, "games", feed.DefaultGames, "concurrent simulated games")
-	fs.DurationVar(&sp.GameLength, "game-length", feed.DefaultGameLength, "real time one simulated game lasts")
-	return &feeds
+// feedFlags are the feeds' settings, shared by serve and feed: --feeds
+// names the feeds to run and every registered feed adds its own flags.
+func feedFlags(fs *flag.FlagSet, names *[]string, o *feed.Options) {
+	*names = feed.Defaults()
+	known := "  " + strings.ReplaceAll(feed.Describe(), "\n", "\n  ")
+	fs.Var((*listFlag)(names), "feeds", "comma-separated `names` of the feeds to run, or none; known:\n"+known)
+	feed.RegisterFlags(fs, o)
 }
 
 func runFeed(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tickerd feed", flag.ContinueOnError)
 	url := fs.String("nats-url", nats.DefaultURL, "NATS to publish to")
 	var so stream.Options
-	var st feed.StocksOptions
-	var sp feed.SportsOptions
+	var names []string
+	var fo feed.Options
 	streamFlags(fs, &so)
-	feeds := feedFlags(fs, &st, &sp)
+	feedFlags(fs, &names, &fo)
 	logger := logFlags(fs, stderr)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -50,10 +49,10 @@ func runFeed(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st.Logger, sp.Logger = log, log
-	runners, err := gateway.Feeds(*feeds, st, sp)
+	fo.Logger = log
+	runners, err := feed.Build(names, fo)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: --feeds: %v", errUsage, err)
 	}
 	nc, err := nats.Connect(*url, nats.Name("tickerd-feed"), nats.MaxReconnects(-1))
 	if err != nil {
@@ -64,7 +63,7 @@ func runFeed(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("tickerd feed publishing", "nats", *url, "stream", so.Name, "feeds", []string(*feeds))
+	log.Info("tickerd feed publishing", "nats", *url, "stream", so.Name, "feeds", names)
 	var wg sync.WaitGroup
 	for _, r := range runners {
 		wg.Go(func() { _ = r.Run(ctx, s) })

@@ -21,6 +21,18 @@ import (
 	"github.com/tickerd/tickerd/internal/natstest"
 )
 
+// Every flag reads its TICKERD_ variable, and the README has people export
+// TICKERD_PUBLISH_TOKEN: the tests clear them all, so that the shell they
+// run in cannot change what serve, feed and bench do.
+func TestMain(m *testing.M) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "TICKERD_") {
+			os.Unsetenv(name)
+		}
+	}
+	os.Exit(m.Run())
+}
+
 var servingLine = regexp.MustCompile(`serving on (http://\S+)`)
 
 // awaitURL reads the serve command's output until it names its URL.
@@ -119,13 +131,19 @@ func TestFeedAndServeOnExternalNATS(t *testing.T) {
 	}
 }
 
-// SIGTERM: the gateway stops accepting, closes WebSockets with 1012,
-// drains and exits 0.
-func TestSIGTERMDrains(t *testing.T) {
+// SIGTERM (an orchestrator) and SIGINT (Ctrl-C): the gateway stops
+// accepting, closes WebSockets with 1012, drains and exits 0, so that
+// neither make nor a supervisor reports a clean stop as a failure.
+func TestSignalDrains(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "tickerd")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	t.Run("SIGTERM", func(t *testing.T) { testSignalDrains(t, bin, syscall.SIGTERM) })
+	t.Run("SIGINT", func(t *testing.T) { testSignalDrains(t, bin, syscall.SIGINT) })
+}
+
+func testSignalDrains(t *testing.T, bin string, sig syscall.Signal) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), "TICKERD_FEEDS=stocks", "TICKERD_STOCK_RATE=5", "TICKERD_LOG_LEVEL=warn")
 	stdout, _ := cmd.StdoutPipe()
@@ -140,7 +158,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	defer c.CloseNow()
 	readUntil(t, c, func(typ, _ string) bool { return typ == "update" })
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -161,7 +179,7 @@ func TestSIGTERMDrains(t *testing.T) {
 			t.Fatalf("exit: %v\n%s", err, stderr.String())
 		}
 	case <-ctx.Done():
-		t.Fatalf("tickerd did not exit after SIGTERM\n%s", stderr.String())
+		t.Fatalf("tickerd did not exit after %v\n%s", sig, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "publish_token=") {
 		t.Errorf("no generated publish token was logged:\n%s", stderr.String())
@@ -175,6 +193,8 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--no-such-flag"},
 		{"serve", "--log-level", "loud"},
 		{"feed", "--feeds", "weather"},
+		{"serve", "--feeds", "weather"},
+		{"serve", "--feeds", "stocks,stocks"},
 		{"serve", "extra"},
 	} {
 		var out bytes.Buffer

@@ -4,58 +4,99 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"time"
 
 	"github.com/tickerd/tickerd/api"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/gateway"
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/poll"
 	"github.com/tickerd/tickerd/transport/ws"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveFlags is what the serve command's flags set.
+type serveFlags struct {
+	cfg       gateway.Config
+	addr      string
+	debugAddr string
+	heartbeat time.Duration
+	logger    func() (*slog.Logger, error)
+}
+
+// newServeFlags defines every flag of `tickerd serve` on a new FlagSet,
+// apart from starting anything, so that a test can hold the flags against
+// the README's table.
+func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("tickerd serve", flag.ContinueOnError)
-	var cfg gateway.Config
-	addr := fs.String("addr", gateway.DefaultAddr, "HTTP listen address")
-	debugAddr := fs.String("debug-addr", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off")
+	f := &serveFlags{}
+	cfg := &f.cfg
+	fs.StringVar(&f.addr, "addr", gateway.DefaultAddr, "HTTP listen address")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS to use; empty starts an embedded server with JetStream")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "embedded NATS JetStream directory; empty uses a temporary one")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS on host:port (e.g. 127.0.0.1:4222); empty: in-process only")
-	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and logs it")
+	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and prints it")
 	fs.Int64Var(&cfg.MaxBody, "max-body", api.DefaultMaxBody, "largest request body, bytes")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", gateway.DefaultDrainTimeout, "how long shutdown waits for subscribers to go")
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", transport.DefaultQueueSize, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", transport.DefaultRingSize, "recent updates kept in memory for resuming cursors")
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", transport.DefaultMaxTopics, "most patterns one connection may subscribe to")
-	heartbeat := fs.Duration("heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
+	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", ws.DefaultMaxFrame, "largest message a client may send, bytes")
 	fs.Var((*listFlag)(&cfg.AllowedOrigins), "allowed-origins", "comma-separated browser origins allowed to subscribe, e.g. https://*.example.com; empty allows any")
 	fs.DurationVar(&cfg.Poll.DefaultTimeout, "poll-timeout", poll.DefaultTimeout, "how long a long poll waits when it names no timeout")
 	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", poll.DefaultMaxTimeout, "the longest timeout a long poll may ask for")
 	fs.IntVar(&cfg.Poll.MaxMessages, "poll-max-messages", poll.DefaultMaxMessages, "most messages in one long-poll response")
 	streamFlags(fs, &cfg.Stream)
-	feeds := feedFlags(fs, &cfg.Stocks, &cfg.Sports)
-	logger := logFlags(fs, stderr)
+	feedFlags(fs, &cfg.Feeds, &cfg.Feed)
+	f.logger = logFlags(fs, logOut)
+	return fs, f
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newServeFlags(stderr)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	log, err := logger()
+	log, err := f.logger()
 	if err != nil {
 		return err
 	}
-	cfg.Feeds = *feeds
-	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = *heartbeat, *heartbeat
+	cfg := f.cfg
+	// Building the feeds here checks their names and settings as the
+	// usage errors they are, before NATS starts; the gateway builds its own.
+	if _, err := feed.Build(cfg.Feeds, cfg.Feed); err != nil {
+		return fmt.Errorf("%w: --feeds: %v", errUsage, err)
+	}
+	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	cfg.Logger = log
+
+	// The address is the one thing most likely to be taken, so it is bound
+	// before NATS and the feeds start: a clash then fails at once, with
+	// nothing to tear down.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		reason := err
+		var op *net.OpError
+		if errors.As(err, &op) {
+			reason = op.Err // "bind: address already in use", without repeating the address
+		}
+		return fmt.Errorf("listen on %s: %w; choose another address with --addr or TICKERD_ADDR", f.addr, reason)
+	}
+	defer ln.Close()
+
 	if cfg.PublishToken == "" {
 		cfg.PublishToken = randomToken()
 		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
 	}
-
-	if *debugAddr != "" {
-		stop, err := serveDebug(*debugAddr, log)
+	if f.debugAddr != "" {
+		stop, err := serveDebug(f.debugAddr, log)
 		if err != nil {
 			return fmt.Errorf("--debug-addr: %w", err)
 		}
@@ -65,12 +106,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		g.Close()
-		return err
-	}
 	log.Info("tickerd serving", "addr", ln.Addr().String(), "demo", "http://"+displayAddr(ln.Addr()), "feeds", cfg.Feeds)
+	if f.cfg.PublishToken == "" {
+		// Ready to paste into the shell that runs the README's publish
+		// example, so nobody has to dig the token out of the log.
+		fmt.Fprintf(stdout, "export TICKERD_PUBLISH_TOKEN=%s\n", cfg.PublishToken)
+	}
 	fmt.Fprintf(stdout, "tickerd: serving on http://%s\n", displayAddr(ln.Addr()))
 	if err := g.Serve(ctx, ln); err != nil {
 		return err

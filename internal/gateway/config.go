@@ -26,11 +26,10 @@ type Config struct {
 	// PublishToken is the bearer token /v1/publish takes. Empty: the
 	// caller should have generated one; publishing is refused without.
 	PublishToken string
-	// Feeds are the simulators to run in the gateway: "stocks", "sports".
+	// Feeds are the feeds to run in the gateway, by name (feed.Names()).
 	Feeds []string
-	// Stocks and Sports configure the simulators.
-	Stocks feed.StocksOptions
-	Sports feed.SportsOptions
+	// Feed configures them; its Logger is replaced by Logger.
+	Feed feed.Options
 	// Transports are the names of the transports to serve (see
 	// Transports). Empty serves every one.
 	Transports []string

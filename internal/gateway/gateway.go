@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tickerd/tickerd/api"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/embednats"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/static"
@@ -63,8 +64,8 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancel = cancel
 	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
-	cfg.Stocks.Logger, cfg.Sports.Logger = cfg.Logger, cfg.Logger
-	runners, err := Feeds(cfg.Feeds, cfg.Stocks, cfg.Sports)
+	cfg.Feed.Logger = cfg.Logger
+	runners, err := feed.Build(cfg.Feeds, cfg.Feed)
 	if err != nil {
 		return nil, err
 	}

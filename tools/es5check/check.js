@@ -12,7 +12,15 @@
 var fs = require("fs");
 var path = require("path");
 var zlib = require("zlib");
-var acorn = require("acorn");
+var acorn;
+try {
+  acorn = require("acorn");
+} catch (e) {
+  if (e.code !== "MODULE_NOT_FOUND") throw e;
+  // `make es5-check` skips before this; this is for running check.js by hand.
+  console.error("check.js: acorn is not installed: run `make deps` (or npm ci --prefix tools/es5check)");
+  process.exit(2);
+}
 
 var BUDGET = 12 * 1024; // bytes, gzipped, all files together
 
