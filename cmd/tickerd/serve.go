@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/tickerd/tickerd/api"
@@ -49,6 +50,8 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", transport.DefaultMaxTopics, "most patterns one connection may subscribe to")
 	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", ws.DefaultMaxFrame, "largest message a client may send, bytes")
+	cfg.Transports = gateway.TransportNames()
+	fs.Var((*listFlag)(&cfg.Transports), "transports", "comma-separated transports to serve, of "+strings.Join(gateway.TransportNames(), ", "))
 	fs.Var((*listFlag)(&cfg.AllowedOrigins), "allowed-origins", "comma-separated browser origins allowed to subscribe, e.g. https://*.example.com; empty allows any")
 	fs.DurationVar(&cfg.Poll.DefaultTimeout, "poll-timeout", poll.DefaultTimeout, "how long a long poll waits when it names no timeout")
 	fs.DurationVar(&cfg.Poll.MaxTimeout, "poll-max-timeout", poll.DefaultMaxTimeout, "the longest timeout a long poll may ask for")
@@ -73,6 +76,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// usage errors they are, before NATS starts; the gateway builds its own.
 	if _, err := feed.Build(cfg.Feeds, cfg.Feed); err != nil {
 		return fmt.Errorf("%w: --feeds: %v", errUsage, err)
+	}
+	if err := gateway.CheckTransports(cfg.Transports); err != nil {
+		return fmt.Errorf("%w: --transports: %v", errUsage, err)
 	}
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	cfg.Logger = log

@@ -43,6 +43,9 @@ type Gateway struct {
 // nothing until Serve; Close releases it.
 func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	cfg = cfg.withDefaults()
+	if err := CheckTransports(cfg.Transports); err != nil {
+		return nil, err
+	}
 	g := &Gateway{cfg: cfg}
 	defer func() {
 		if err != nil {

@@ -56,13 +56,21 @@ func TransportNames() []string {
 	return names
 }
 
+// CheckTransports reports a name that is not in Transports.
+func CheckTransports(names []string) error {
+	for _, n := range names {
+		if !slices.Contains(TransportNames(), n) {
+			return fmt.Errorf("unknown transport %q (known: %s)", n, strings.Join(TransportNames(), ", "))
+		}
+	}
+	return nil
+}
+
 // endpoints builds the handlers of the named transports (every one when
 // names is empty).
 func endpoints(hub *transport.Hub, cfg Config) ([]api.Endpoint, error) {
-	for _, n := range cfg.Transports {
-		if !slices.Contains(TransportNames(), n) {
-			return nil, fmt.Errorf("unknown transport %q (known: %s)", n, strings.Join(TransportNames(), ", "))
-		}
+	if err := CheckTransports(cfg.Transports); err != nil {
+		return nil, err
 	}
 	var out []api.Endpoint
 	for _, t := range Transports {
