@@ -103,8 +103,9 @@ func newStream(js jetstream.JetStream, st jetstream.Stream, opts Options, log *s
 // Epoch identifies this incarnation of the stream in cursors.
 func (s *Stream) Epoch() uint64 { return s.epoch }
 
-// Bounds returns the first and last sequence the stream holds now. An empty
-// stream has first == last+1.
+// Bounds returns the first and last sequence the stream holds now. A
+// stream that never held anything has both 0; one emptied by retention has
+// first == last+1.
 func (s *Stream) Bounds(ctx context.Context) (first, last uint64, err error) {
 	info, err := s.st.Info(ctx)
 	if err != nil {

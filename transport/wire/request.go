@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -61,15 +62,21 @@ func (r Request) NeedTopics() error {
 var errTimeout = ErrBadRequest.With(`"timeout" must be a whole number of seconds, 0 or more`)
 
 // ParseTimeout reads a long poll's ?timeout=N (seconds): def when absent,
-// capped at max.
+// capped at max, however large N is.
 func ParseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
 	s := q.Get("timeout")
 	if s == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s[0] != '-' {
+		return max, nil // more seconds than an int64 holds
+	}
 	if err != nil || n < 0 {
 		return 0, errTimeout
+	}
+	if n > int64(max/time.Second) {
+		return max, nil // before multiplying, which could overflow
 	}
 	return min(time.Duration(n)*time.Second, max), nil
 }
