@@ -71,5 +71,5 @@ func ParseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
 	if err != nil || n < 0 {
 		return 0, errTimeout
 	}
-	return min(time.Duration(n)*time.Second, max), nil
+	return min(time.Duration(min(n, 1<<30))*time.Second, max), nil // 1<<30 s cannot overflow
 }
