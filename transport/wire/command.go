@@ -42,7 +42,7 @@ type command struct {
 func ParseCommand(raw []byte) (Command, error) {
 	var c command
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return Command{}, ErrBadRequest.With("malformed command: " + err.Error())
+		return Command{ID: decodeID(c.ID)}, ErrBadRequest.With("malformed command: " + err.Error())
 	}
 	cmd := Command{Type: c.Type, ID: decodeID(c.ID)}
 	switch c.Type {
@@ -52,12 +52,12 @@ func ParseCommand(raw []byte) (Command, error) {
 	default:
 		return cmd, ErrUnknownType.With("unknown command type " + quote(c.Type))
 	}
-	if len(c.Topics) == 0 {
-		return cmd, ErrBadRequest.With(`command has no "topics"`)
-	}
 	patterns, err := message.CleanPatterns(c.Topics)
 	if err != nil {
 		return cmd, err
+	}
+	if len(patterns) == 0 {
+		return cmd, ErrBadRequest.With(`command has no "topics"`)
 	}
 	cmd.Patterns = patterns
 	if c.Type == CommandSubscribe && c.Cursor != "" {
