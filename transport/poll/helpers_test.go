@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/natstest"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
@@ -31,31 +31,9 @@ type fixture struct {
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// newHub starts a hub over a fresh in-memory stream and waits until it has
-// loaded the stream. The hub stops when the test ends.
-func newHub(t *testing.T, hopts transport.Options) (*transport.Hub, *stream.Stream) {
-	t.Helper()
-	srv := natstest.Server(t)
-	st := natstest.Stream(t, srv, stream.Options{Memory: true})
-	if hopts.Logger == nil {
-		hopts.Logger = discard
-	}
-	hub := transport.New(st, hopts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-hub.Loaded():
-	case <-time.After(10 * time.Second):
-		t.Fatal("hub did not load the stream")
-	}
-	return hub, st
-}
-
 func newFixture(t *testing.T, hopts transport.Options, popts poll.Options) *fixture {
 	t.Helper()
-	hub, st := newHub(t, hopts)
+	hub, st := hubtest.Start(t, hopts)
 	if popts.Logger == nil {
 		popts.Logger = discard
 	}
@@ -74,17 +52,7 @@ func newFixture(t *testing.T, hopts transport.Options, popts poll.Options) *fixt
 
 // publish stores an update and waits until the hub has routed it.
 func (f *fixture) publish(topic string, kind message.Kind, data string) uint64 {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	seq, err := f.st.PublishSeq(ctx, message.Update{Topic: topic, Kind: kind, Data: json.RawMessage(data), Time: time.Now()})
-	if err != nil {
-		f.t.Fatalf("publish %s: %v", topic, err)
-	}
-	if err := f.hub.Await(ctx, seq); err != nil {
-		f.t.Fatalf("hub never routed %d: %v", seq, err)
-	}
-	return seq
+	return hubtest.Publish(f.t, f.hub, f.st, topic, kind, data)
 }
 
 // cursor is the wire form of the position just after seq.

@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/natstest"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
@@ -29,32 +28,10 @@ type fixture struct {
 	client *http.Client
 }
 
-// newHub starts a hub over a fresh in-memory stream and waits until it has
-// loaded the stream. The hub stops when the test ends.
-func newHub(t *testing.T, hopts transport.Options) (*transport.Hub, *stream.Stream) {
-	t.Helper()
-	srv := natstest.Server(t)
-	st := natstest.Stream(t, srv, stream.Options{Memory: true})
-	if hopts.Logger == nil {
-		hopts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	hub := transport.New(st, hopts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-hub.Loaded():
-	case <-time.After(10 * time.Second):
-		t.Fatal("hub did not load the stream")
-	}
-	return hub, st
-}
-
 // newFixture serves sse.New(hub, opts) over HTTP/1.1 on loopback.
 func newFixture(t *testing.T, hopts transport.Options, opts sse.Options) *fixture {
 	t.Helper()
-	hub, st := newHub(t, hopts)
+	hub, st := hubtest.Start(t, hopts)
 	srv := httptest.NewServer(sse.New(hub, opts))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -66,7 +43,7 @@ func newFixture(t *testing.T, hopts transport.Options, opts sse.Options) *fixtur
 // newHTTP2Fixture serves sse.New(hub, opts) over TLS with HTTP/2.
 func newHTTP2Fixture(t *testing.T, hopts transport.Options, opts sse.Options) *fixture {
 	t.Helper()
-	hub, st := newHub(t, hopts)
+	hub, st := hubtest.Start(t, hopts)
 	srv := httptest.NewUnstartedServer(sse.New(hub, opts))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
@@ -79,17 +56,7 @@ func newHTTP2Fixture(t *testing.T, hopts transport.Options, opts sse.Options) *f
 
 // publish stores an update and waits until the hub has routed it.
 func (f *fixture) publish(topic string, kind message.Kind, data string) uint64 {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	seq, err := f.st.PublishSeq(ctx, message.Update{Topic: topic, Kind: kind, Data: json.RawMessage(data), Time: time.Now()})
-	if err != nil {
-		f.t.Fatalf("publish %s: %v", topic, err)
-	}
-	if err := f.hub.Await(ctx, seq); err != nil {
-		f.t.Fatalf("hub never routed %d: %v", seq, err)
-	}
-	return seq
+	return hubtest.Publish(f.t, f.hub, f.st, topic, kind, data)
 }
 
 // cursor is the wire form of the position just after seq.

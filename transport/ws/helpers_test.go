@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tickerd/tickerd/internal/natstest"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
@@ -34,32 +33,10 @@ type fixture struct {
 	srv *httptest.Server
 }
 
-// newHub starts a hub over a fresh in-memory stream and waits until it has
-// loaded the stream. The hub stops when the test ends.
-func newHub(t *testing.T, hopts transport.Options) (*transport.Hub, *stream.Stream) {
-	t.Helper()
-	srv := natstest.Server(t)
-	st := natstest.Stream(t, srv, stream.Options{Memory: true})
-	if hopts.Logger == nil {
-		hopts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	hub := transport.New(st, hopts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-hub.Loaded():
-	case <-time.After(10 * time.Second):
-		t.Fatal("hub did not load the stream")
-	}
-	return hub, st
-}
-
 // newFixture serves ws.New(hub, wopts) on a loopback httptest server.
 func newFixture(t *testing.T, hopts transport.Options, wopts ws.Options) *fixture {
 	t.Helper()
-	hub, st := newHub(t, hopts)
+	hub, st := hubtest.Start(t, hopts)
 	srv := httptest.NewServer(ws.New(hub, wopts))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -76,17 +53,7 @@ func (f *fixture) wsURL(query string) string {
 // publish stores an update and waits until the hub has routed it, so that
 // a subscription made afterwards sees it in its snapshot.
 func (f *fixture) publish(topic string, kind message.Kind, data string) uint64 {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	seq, err := f.st.PublishSeq(ctx, message.Update{Topic: topic, Kind: kind, Data: json.RawMessage(data), Time: time.Now()})
-	if err != nil {
-		f.t.Fatalf("publish %s: %v", topic, err)
-	}
-	if err := f.hub.Await(ctx, seq); err != nil {
-		f.t.Fatalf("hub never routed %d: %v", seq, err)
-	}
-	return seq
+	return hubtest.Publish(f.t, f.hub, f.st, topic, kind, data)
 }
 
 // msg is any server message, decoded loosely for assertions.
@@ -247,7 +214,7 @@ func decodeHTTPError(t *testing.T, resp *http.Response) serverError {
 // instead of a few MiB.
 func newTightFixture(t *testing.T, hopts transport.Options, wopts ws.Options) *fixture {
 	t.Helper()
-	hub, st := newHub(t, hopts)
+	hub, st := hubtest.Start(t, hopts)
 	srv := httptest.NewUnstartedServer(ws.New(hub, wopts))
 	srv.Listener = smallSendBuffer{srv.Listener}
 	srv.Start()
