@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/hubtest"
+
 	"github.com/coder/websocket"
 )
 
@@ -78,22 +80,7 @@ func mustPublish(t *testing.T, base, body string) {
 }
 
 // msg is any server message, decoded loosely for assertions.
-type msg struct {
-	Type      string          `json:"type"`
-	ID        json.RawMessage `json:"id"`
-	Topic     string          `json:"topic"`
-	Kind      string          `json:"kind"`
-	Data      json.RawMessage `json:"data"`
-	Time      string          `json:"time"`
-	Cursor    string          `json:"cursor"`
-	Merged    int             `json:"merged"`
-	Reset     bool            `json:"reset"`
-	Items     []msg           `json:"items"`
-	Code      string          `json:"code"`
-	Message   string          `json:"message"`
-	Transport string          `json:"transport"`
-	Heartbeat int             `json:"heartbeat"`
-}
+type msg = hubtest.Msg
 
 // wsClient reads server messages, several of which may share one
 // WebSocket message, one per line.

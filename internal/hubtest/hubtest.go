@@ -54,3 +54,22 @@ func Publish(t testing.TB, hub *transport.Hub, st *stream.Stream, topic string, 
 	}
 	return seq
 }
+
+// Msg is any server message, decoded loosely for assertions.
+type Msg struct {
+	Type      string          `json:"type"`
+	ID        json.RawMessage `json:"id"`
+	Topic     string          `json:"topic"`
+	Kind      string          `json:"kind"`
+	Data      json.RawMessage `json:"data"`
+	Time      string          `json:"time"`
+	Cursor    string          `json:"cursor"`
+	Merged    int             `json:"merged"`
+	Reset     bool            `json:"reset"`
+	Items     []Msg           `json:"items"`
+	Code      string          `json:"code"`
+	Message   string          `json:"message"`
+	Transport string          `json:"transport"`
+	Heartbeat int             `json:"heartbeat"`
+	Limits    map[string]int  `json:"limits"`
+}

@@ -60,16 +60,8 @@ func (f *fixture) cursor(seq uint64) string {
 	return message.Cursor{Epoch: f.hub.Epoch(), Seq: seq}.String()
 }
 
-// msg is one server message, decoded loosely.
-type msg struct {
-	Type   string          `json:"type"`
-	Topic  string          `json:"topic"`
-	Kind   string          `json:"kind"`
-	Data   json.RawMessage `json:"data"`
-	Cursor string          `json:"cursor"`
-	Reset  bool            `json:"reset"`
-	Items  []msg           `json:"items"`
-}
+// msg is any server message, decoded loosely for assertions.
+type msg = hubtest.Msg
 
 // response is a poll's answer: the body decoded as a poll response or as
 // an error, whichever it is.

@@ -94,21 +94,8 @@ type event struct {
 	Comments []string
 }
 
-// msg is the JSON of an event's data, decoded loosely.
-type msg struct {
-	Type      string          `json:"type"`
-	Topic     string          `json:"topic"`
-	Kind      string          `json:"kind"`
-	Data      json.RawMessage `json:"data"`
-	Cursor    string          `json:"cursor"`
-	Reset     bool            `json:"reset"`
-	Items     []msg           `json:"items"`
-	Code      string          `json:"code"`
-	Message   string          `json:"message"`
-	Transport string          `json:"transport"`
-	Heartbeat int             `json:"heartbeat"`
-	Limits    map[string]int  `json:"limits"`
-}
+// msg is any server message, decoded loosely for assertions.
+type msg = hubtest.Msg
 
 // reader parses an event stream.
 type reader struct {

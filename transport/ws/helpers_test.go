@@ -57,23 +57,7 @@ func (f *fixture) publish(topic string, kind message.Kind, data string) uint64 {
 }
 
 // msg is any server message, decoded loosely for assertions.
-type msg struct {
-	Type      string          `json:"type"`
-	ID        json.RawMessage `json:"id"`
-	Topic     string          `json:"topic"`
-	Kind      string          `json:"kind"`
-	Data      json.RawMessage `json:"data"`
-	Time      string          `json:"time"`
-	Cursor    string          `json:"cursor"`
-	Merged    int             `json:"merged"`
-	Reset     bool            `json:"reset"`
-	Items     []msg           `json:"items"`
-	Code      string          `json:"code"`
-	Message   string          `json:"message"`
-	Transport string          `json:"transport"`
-	Heartbeat int             `json:"heartbeat"`
-	Limits    map[string]int  `json:"limits"`
-}
+type msg = hubtest.Msg
 
 // client reads server messages; one WebSocket message may carry several,
 // one per line.
@@ -280,7 +264,7 @@ func (f *fixture) publishBatch(topic string, kind message.Kind, from, to int, pa
 }
 
 // n reads the "n" of an update's data.
-func (m msg) n(t *testing.T) int {
+func dataN(t *testing.T, m msg) int {
 	t.Helper()
 	var d struct {
 		N *int `json:"n"`

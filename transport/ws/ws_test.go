@@ -128,7 +128,7 @@ func TestBurstSplitsIntoLines(t *testing.T) {
 	framesBefore, linesBefore := c.frames, c.lines
 	for i := range n {
 		u := c.expect("update")
-		if got := u.n(t); got != i {
+		if got := dataN(t, u); got != i {
 			t.Fatalf("update %d has n %d: out of order or missing", i, got)
 		}
 		if cursors[u.Cursor] {
@@ -267,7 +267,7 @@ func TestSlowConsumerCloses4001(t *testing.T) {
 			}
 			break
 		}
-		if m.Type != "update" || m.n(t) != got {
+		if m.Type != "update" || dataN(t, m) != got {
 			t.Fatalf("message %d: %+v", got, m)
 		}
 		last = m.Cursor
@@ -283,8 +283,8 @@ func TestSlowConsumerCloses4001(t *testing.T) {
 	r.expect("hello")
 	for i := got; i < sent; i++ {
 		u := r.expect("update")
-		if u.n(t) != i {
-			t.Fatalf("resumed update has n %d, want %d", u.n(t), i)
+		if dataN(t, u) != i {
+			t.Fatalf("resumed update has n %d, want %d", dataN(t, u), i)
 		}
 	}
 }
