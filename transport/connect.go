@@ -34,8 +34,9 @@ type Info struct {
 // the one call a transport makes into the hub when a subscriber arrives.
 // The session's writer hands what is queued to c, and only while
 // something is: an idle connection costs no goroutine here. Connect queues
-// the hello when info asks for one, then serves req (or reports reqErr, a
-// request the transport could not parse, as an error message) on its own
+// the hello when info asks for one, then serves req, which must have
+// passed Admit (or reports reqErr, a request the transport refused, as an
+// error message) on its own
 // goroutine, since a resume may wait for the client to read; Opened is
 // closed when that is done. ctx bounds the subscribing; the transport
 // calls Close when its connection goes.
@@ -70,9 +71,9 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 		s.Refuse(reqErr)
 		return
 	}
-	if len(req.Patterns) > 0 {
-		s.fail(h.subscribe(ctx, s, req.Patterns, req.From))
-	}
+	// req passed Admit, and a new session holds no pattern yet: all of
+	// its patterns are fresh and within the limit.
+	s.fail(h.start(ctx, s, req.Patterns, req.From))
 }
 
 // Command carries out one client command and queues its answer: an ack,

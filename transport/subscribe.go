@@ -8,9 +8,10 @@ import (
 )
 
 // Admit checks, before anything streams, that a request for patterns is
-// within the topic limit and that p may read them. Transports call it so
-// that a refusal is an HTTP error rather than the end of a stream; the
-// hub checks again when it subscribes.
+// within the topic limit and that p may read them. Transports call it
+// before Hub.Connect, so that a refusal is an HTTP error rather than the
+// end of a stream, and Connect subscribes what it admitted without asking
+// again. Later subscribe commands are admitted one by one.
 func (h *Hub) Admit(ctx context.Context, p Principal, patterns []string) error {
 	if len(patterns) > h.opts.MaxTopics {
 		return wire.TooManyTopics(h.opts.MaxTopics)
@@ -23,15 +24,6 @@ func (h *Hub) authorize(ctx context.Context, p Principal, patterns []string) err
 		return nil
 	}
 	return h.opts.Authorizer.Authorize(ctx, p, patterns)
-}
-
-// subscribe adds patterns to s and queues what the contract owes for them.
-func (h *Hub) subscribe(ctx context.Context, s *Session, patterns []string, from *message.Cursor) error {
-	fresh, err := h.admit(ctx, s, patterns)
-	if err != nil {
-		return err
-	}
-	return h.start(ctx, s, fresh, from)
 }
 
 // admit returns the patterns s does not have yet, if s may read them and
@@ -61,11 +53,11 @@ func (h *Hub) admit(ctx context.Context, s *Session, patterns []string) ([]strin
 // updates; or, when from is of an earlier stream or past retention, a
 // snapshot with reset set.
 func (h *Hub) start(ctx context.Context, s *Session, fresh []string, from *message.Cursor) error {
-	if err := h.waitLoaded(ctx); err != nil {
-		return err
-	}
 	if len(fresh) == 0 {
 		return nil
+	}
+	if err := h.waitLoaded(ctx); err != nil {
+		return err
 	}
 	if from == nil {
 		h.attach(s, fresh, false)
