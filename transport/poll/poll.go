@@ -127,7 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	<-c.ended // the writer has handed over everything queued
 	items, reason := c.items, c.reason
 	if len(items) == 0 && r.Context().Err() == nil {
-		if err := h.failure(reason, req.From == nil); err != nil {
+		if err := failure(reason, req.From == nil); err != nil {
 			if !errors.Is(err, wire.ErrShutdown) {
 				h.opts.Logger.Warn("poll subscription failed", "err", err)
 			}
@@ -139,15 +139,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // failure is the error a poll that got nothing answers with, or nil when
-// an empty response is the answer: a resume that found nothing new, or a
-// session that ended without failing, continues from where it started.
-// Without a cursor there is always a snapshot to give, unless the gateway
-// is going or not loaded yet.
-func (h *Handler) failure(reason error, snapshot bool) error {
-	ended := reason != nil && !errors.Is(reason, wire.ErrShutdown) &&
-		!errors.Is(reason, wire.ErrSlowConsumer) && !errors.Is(reason, wire.ErrNotReady)
+// an empty response is the answer. A session ended by a failure of the
+// server's answers with it. Otherwise a resume continues from where it
+// started, while a request without a cursor always had a snapshot to give,
+// unless the gateway is going or not loaded yet.
+func failure(reason error, snapshot bool) error {
 	switch {
-	case ended:
+	case reason != nil && !errors.Is(reason, wire.ErrShutdown) &&
+		!errors.Is(reason, wire.ErrSlowConsumer) && !errors.Is(reason, wire.ErrNotReady):
 		return reason
 	case !snapshot:
 		return nil

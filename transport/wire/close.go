@@ -33,11 +33,8 @@ func CloseFor(reason error) (CloseCode, string) {
 	if code == 0 {
 		code = CloseInternalError
 	}
-	switch e.base() {
-	case ErrSlowConsumer:
-		return code, "slow consumer: resume from your cursor"
-	case ErrShutdown:
-		return code, "gateway restarting: reconnect with your cursor"
+	if row := e.base(); row.closeText != "" {
+		return code, row.closeText
 	}
 	return code, e.Code + ": reconnect with your cursor"
 }

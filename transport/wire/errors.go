@@ -26,17 +26,12 @@ type Error struct {
 	RetrySoon bool
 	Resume    bool
 
-	msg  string
-	row  *Error // the table row this error is a variant of; nil for a row
-	text string // the message of a variant
+	msg       string
+	closeText string // the close frame's text, when not "<code>: reconnect with your cursor"
+	row       *Error // the table row this error is a variant of; nil for a row
 }
 
-func (e *Error) Error() string {
-	if e.row != nil {
-		return e.text
-	}
-	return e.msg
-}
+func (e *Error) Error() string { return e.msg }
 
 // Is makes a variant made by With match its row.
 func (e *Error) Is(target error) bool { return e.row != nil && target == e.row }
@@ -44,7 +39,7 @@ func (e *Error) Is(target error) bool { return e.row != nil && target == e.row }
 // With returns e with another message for people; its code and endings
 // are e's.
 func (e *Error) With(msg string) error {
-	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, Resume: e.Resume, row: e.base(), text: msg}
+	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, Resume: e.Resume, row: e.base(), msg: msg}
 }
 
 func (e *Error) base() *Error {
@@ -72,9 +67,11 @@ var (
 	ErrTooLarge         = &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge, msg: "request body is larger than the limit"}
 	// ErrSlowConsumer: the subscriber did not read fast enough and events
 	// overflowed its queue. It resumes from its cursor.
-	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, Resume: true, msg: "slow consumer: queue overflowed"}
+	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, Resume: true, msg: "slow consumer: queue overflowed",
+		closeText: "slow consumer: resume from your cursor"}
 	// ErrShutdown: the gateway is shutting down; reconnect elsewhere.
-	ErrShutdown = &Error{Code: "shutdown", Status: http.StatusServiceUnavailable, Close: CloseServiceRestart, RetrySoon: true, Resume: true, msg: "gateway shutting down"}
+	ErrShutdown = &Error{Code: "shutdown", Status: http.StatusServiceUnavailable, Close: CloseServiceRestart, RetrySoon: true, Resume: true, msg: "gateway shutting down",
+		closeText: "gateway restarting: reconnect with your cursor"}
 	// ErrUnavailable: the server cannot serve this now (the stream is
 	// unreachable, the latest values are not loaded yet).
 	ErrUnavailable = &Error{Code: "unavailable", Status: http.StatusServiceUnavailable, Close: CloseInternalError, msg: "unavailable"}
