@@ -25,6 +25,10 @@ type Error struct {
 	Close     CloseCode
 	RetrySoon bool
 	Resume    bool
+	// RetryAfter, when not zero, is the Retry-After (seconds) an HTTP
+	// answer carries unless the handler set its own: how soon trying
+	// again may succeed.
+	RetryAfter int
 
 	msg       string
 	closeText string // the close frame's text, when not "<code>: reconnect with your cursor"
@@ -39,7 +43,7 @@ func (e *Error) Is(target error) bool { return e.row != nil && target == e.row }
 // With returns e with another message for people; its code and endings
 // are e's.
 func (e *Error) With(msg string) error {
-	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, Resume: e.Resume, row: e.base(), msg: msg}
+	return &Error{Code: e.Code, Status: e.Status, Close: e.Close, RetrySoon: e.RetrySoon, Resume: e.Resume, RetryAfter: e.RetryAfter, row: e.base(), msg: msg}
 }
 
 func (e *Error) base() *Error {
@@ -65,6 +69,22 @@ var (
 	ErrNotFound         = &Error{Code: "not_found", Status: http.StatusNotFound, msg: "not found"}
 	ErrMethodNotAllowed = &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed, msg: "method not allowed"}
 	ErrTooLarge         = &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge, msg: "request body is larger than the limit"}
+	// ErrURITooLong: the request's URL (its topics list, mostly) is
+	// longer than the gateway reads.
+	ErrURITooLong = &Error{Code: "uri_too_long", Status: http.StatusRequestURITooLong, msg: "the URL is longer than the limit"}
+	// ErrTooManyMatches: a snapshot (REST, or the one a subscription
+	// starts with) would hold more topics than the limit; ask for
+	// narrower patterns.
+	ErrTooManyMatches = &Error{Code: "too_many_matches", Status: http.StatusBadRequest, msg: "the patterns match more topics than one snapshot may hold"}
+	// ErrTopicCapacity: a publish would add a topic past the number of
+	// topics the gateway keeps.
+	ErrTopicCapacity = &Error{Code: "topic_capacity", Status: http.StatusInsufficientStorage, msg: "the gateway holds as many topics as it may"}
+	// ErrRateLimited: this client opened connections faster than its
+	// per-IP rate, or holds as many as its per-IP cap.
+	ErrRateLimited = &Error{Code: "rate_limited", Status: http.StatusTooManyRequests, RetryAfter: 1, msg: "too many connections from this client"}
+	// ErrOverloaded: the gateway is at its connection budget; another
+	// gateway, or this one shortly, will serve.
+	ErrOverloaded = &Error{Code: "overloaded", Status: http.StatusServiceUnavailable, RetryAfter: 1, msg: "the gateway is at its connection budget"}
 	// ErrSlowConsumer: the subscriber did not read fast enough and events
 	// overflowed its queue. It resumes from its cursor.
 	ErrSlowConsumer = &Error{Code: "slow_consumer", Status: http.StatusServiceUnavailable, Close: CloseSlowConsumer, Resume: true, msg: "slow consumer: queue overflowed",
@@ -83,7 +103,8 @@ var (
 var Table = []*Error{
 	ErrBadRequest, ErrNoTopics, ErrBadTopic, ErrBadCursor, ErrBadKind, ErrTooManyTopics,
 	ErrUnknownType, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
-	ErrTooLarge, ErrSlowConsumer, ErrShutdown, ErrUnavailable, ErrNotReady,
+	ErrTooLarge, ErrURITooLong, ErrTooManyMatches, ErrTopicCapacity, ErrRateLimited, ErrOverloaded,
+	ErrSlowConsumer, ErrShutdown, ErrUnavailable, ErrNotReady,
 }
 
 // Lookup finds err's row. Errors of the message package and an oversized

@@ -25,6 +25,9 @@ func WriteError(w http.ResponseWriter, err error) {
 	if e.base() == ErrUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tickerd"`)
 	}
+	if e.RetryAfter > 0 && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	b := appendCodeMessage([]byte(`{"error":{`), e.Code, err.Error())
 	WriteJSON(w, e.Status, append(b, "}}\n"...))
 }
