@@ -33,7 +33,7 @@ func readyz(ready func(context.Context) error) http.HandlerFunc {
 // {"cursor":C,"items":[updates]}.
 func snapshot(hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		patterns, err := wire.ParseTopics(r.URL.Query())
+		patterns, err := wire.ParseTopics(r.URL.RawQuery, hub.MaxTopics())
 		if err == nil && len(patterns) == 0 {
 			err = wire.ErrNoTopics
 		}
@@ -52,14 +52,12 @@ func snapshot(hub *transport.Hub) http.HandlerFunc {
 	}
 }
 
-var errLongPrefix = wire.ErrBadTopic.With("prefix is longer than a topic can be")
-
 // topics serves GET /v1/topics?prefix=p: {"topics":["stocks.AAPL",..]}.
 func topics(hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		prefix := r.URL.Query().Get("prefix")
-		if len(prefix) > message.MaxTopicLen {
-			wire.WriteError(w, errLongPrefix)
+		prefix, err := wire.ParsePrefix(r.URL.RawQuery)
+		if err != nil {
+			wire.WriteError(w, err)
 			return
 		}
 		wire.WriteTopics(w, hub.Topics(prefix))

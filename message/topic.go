@@ -123,58 +123,6 @@ func Match(p, t string) bool {
 	}
 }
 
-// ParsePatterns splits a comma-separated list as the endpoints take it
-// ("stocks.AAPL,sports.nba.>"), drops empty items and duplicates, and
-// validates each. It returns the first invalid pattern's error, naming it.
-func ParsePatterns(list string) ([]string, error) {
-	if list == "" {
-		return nil, nil
-	}
-	return CleanPatterns(strings.Split(list, ","))
-}
-
-// CleanPatterns trims, de-duplicates and validates a list of patterns.
-func CleanPatterns(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, p := range in {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		if err := ValidatePattern(p); err != nil {
-			return nil, &PatternError{Pattern: p, Err: err}
-		}
-		dup := false
-		for _, q := range out {
-			if q == p {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// PatternError names the pattern that failed validation.
-type PatternError struct {
-	Pattern string
-	Err     error
-}
-
-func (e *PatternError) Error() string { return e.Err.Error() + ": " + quote(e.Pattern) }
-func (e *PatternError) Unwrap() error { return e.Err }
-
-// quote keeps user input in messages short and printable.
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return "\"" + strings.ToValidUTF8(s, "?") + "\""
-}
-
 // Overlap reports whether some topic matches both valid patterns p and q.
 func Overlap(p, q string) bool {
 	for {

@@ -87,24 +87,6 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-func TestParsePatterns(t *testing.T) {
-	got, err := ParsePatterns(" stocks.AAPL, ,sports.>,stocks.AAPL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(got, "|") != "stocks.AAPL|sports.>" {
-		t.Fatalf("got %q", got)
-	}
-	_, err = ParsePatterns("stocks.AAPL,bad topic")
-	var pe *PatternError
-	if !errors.As(err, &pe) || pe.Pattern != "bad topic" || !errors.Is(err, ErrBadTopic) {
-		t.Fatalf("err = %v, want a PatternError naming the bad pattern", err)
-	}
-	if got, err := ParsePatterns(""); err != nil || got != nil {
-		t.Fatalf("empty list: %v %v", got, err)
-	}
-}
-
 // matchSlow is the obvious token-by-token definition Match must agree with.
 func matchSlow(p, t string) bool {
 	pt, tt := strings.Split(p, "."), strings.Split(t, ".")

@@ -19,6 +19,10 @@ func (h *Hub) Admit(ctx context.Context, p Principal, patterns []string) error {
 	return h.authorize(ctx, p, patterns)
 }
 
+// MaxTopics is the most patterns one session may hold: request parsers
+// stop reading a topics list once it passes this.
+func (h *Hub) MaxTopics() int { return h.opts.MaxTopics }
+
 func (h *Hub) authorize(ctx context.Context, p Principal, patterns []string) error {
 	if h.opts.Authorizer == nil {
 		return nil

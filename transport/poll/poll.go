@@ -77,8 +77,8 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // at once, or the request waits up to timeout seconds for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := transport.PrincipalFrom(r.Context())
-	q := r.URL.Query()
-	req, err := wire.ParseRequest(q, "")
+	q := r.URL.RawQuery
+	req, err := wire.ParseRequest(q, "", h.hub.MaxTopics())
 	if err == nil {
 		err = req.NeedTopics()
 	}

@@ -75,7 +75,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // EventSource does not retry.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := transport.PrincipalFrom(r.Context())
-	req, err := wire.ParseRequest(r.URL.Query(), r.Header.Get("Last-Event-ID"))
+	req, err := wire.ParseRequest(r.URL.RawQuery, r.Header.Get("Last-Event-ID"), h.hub.MaxTopics())
 	if err == nil {
 		err = req.NeedTopics()
 	}

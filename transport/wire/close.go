@@ -1,5 +1,10 @@
 package wire
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // CloseCode is a WebSocket close code the server sends (RFC 6455 section
 // 7.4). Every code the gateway ends a WebSocket with is here; the error
 // table (errors.go) says which error ends a connection with which.
@@ -23,6 +28,21 @@ const (
 	// reconnect at once with the cursor and nothing is lost.
 	CloseSlowConsumer CloseCode = 4001
 )
+
+// ProtocolClose is how a WebSocket ends when the client broke the
+// WebSocket protocol: 1002, with the breach as the close frame's text, cut
+// to what a close frame holds.
+func ProtocolClose(breach error) (CloseCode, string) {
+	const maxText = 123 // a close frame's payload is at most 125 bytes, 2 for the code
+	text := strings.ToValidUTF8("protocol error: "+breach.Error(), "?")
+	if len(text) > maxText {
+		text = text[:maxText]
+		for !utf8.ValidString(text) { // a rune was cut: drop its start
+			text = text[:len(text)-1]
+		}
+	}
+	return CloseProtocolError, text
+}
 
 // CloseFor is how a WebSocket ends for reason: the code and the close
 // frame's text. A reason the table does not name is the server's failure

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tickerd/tickerd/message"
 )
@@ -63,7 +64,7 @@ func TestLookupForeignErrors(t *testing.T) {
 	}{
 		{"message.ErrBadTopic", message.ErrBadTopic, ErrBadTopic},
 		{"invalid pattern", message.ValidatePattern("a.>.b"), ErrBadTopic},
-		{"pattern list", func() error { _, err := message.ParsePatterns("ok,a b"); return err }(), ErrBadTopic},
+		{"pattern list", func() error { _, err := message.CleanPatterns([]string{"ok", "a b"}); return err }(), ErrBadTopic},
 		{"message.ErrBadCursor", message.ErrBadCursor, ErrBadCursor},
 		{"parsed cursor", func() error { _, err := message.ParseCursor("nope"); return err }(), ErrBadCursor},
 		{"message.ErrBadKind", fmt.Errorf("update 3: %w", message.ErrBadKind), ErrBadKind},
@@ -114,6 +115,21 @@ func TestCloseFor(t *testing.T) {
 		// A close frame's reason must fit in a control frame (125 bytes).
 		if len(text) > 123 {
 			t.Errorf("CloseFor(%v) text is %d bytes, too long for a close frame", tt.reason, len(text))
+		}
+	}
+}
+
+func TestProtocolClose(t *testing.T) {
+	for _, breach := range []error{
+		errors.New("failed to get reader: received unmasked frame from client"),
+		errors.New(strings.Repeat("x", 200)),
+		errors.New(strings.Repeat("é", 100)), // cut inside a rune
+		errors.New("bad \xff byte"),
+	} {
+		code, text := ProtocolClose(breach)
+		if code != CloseProtocolError || len(text) > 123 || !utf8.ValidString(text) ||
+			!strings.HasPrefix(text, "protocol error: ") || len(text) < 120 && len(text) != len("protocol error: ")+len(breach.Error()) {
+			t.Errorf("ProtocolClose(%.40q) = %d %q", breach, code, text)
 		}
 	}
 }

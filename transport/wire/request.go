@@ -3,8 +3,8 @@ package wire
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
@@ -18,17 +18,26 @@ type Request struct {
 	From *message.Cursor
 }
 
-// ParseRequest reads ?topics=a,b&cursor=C. lastEventID, when not empty,
-// wins over the cursor parameter (SSE's Last-Event-ID).
-func ParseRequest(q url.Values, lastEventID string) (Request, error) {
-	patterns, err := ParseTopics(q)
+// ParseRequest reads ?topics=a,b&cursor=C from a raw query (URL.RawQuery),
+// with at most maxTopics distinct patterns (see ParseTopics). lastEventID,
+// when not empty, wins over the cursor parameter (SSE's Last-Event-ID),
+// which is then not read.
+func ParseRequest(rawQuery, lastEventID string, maxTopics int) (Request, error) {
+	patterns, err := ParseTopics(rawQuery, maxTopics)
 	if err != nil {
 		return Request{}, err
 	}
 	req := Request{Patterns: patterns}
-	raw := q.Get("cursor")
-	if lastEventID != "" {
-		raw = lastEventID
+	raw := lastEventID
+	if raw == "" {
+		if raw, err = param(rawQuery, "cursor"); err != nil {
+			return Request{}, err
+		}
+		dec, ok := unescape(raw)
+		if !ok {
+			return Request{}, badEscape(ErrBadCursor, "cursor", raw)
+		}
+		raw = dec
 	}
 	if raw != "" {
 		c, err := message.ParseCursor(raw)
@@ -40,9 +49,38 @@ func ParseRequest(q url.Values, lastEventID string) (Request, error) {
 	return req, nil
 }
 
-// ParseTopics reads ?topics=a,b: valid patterns, without duplicates.
-func ParseTopics(q url.Values) ([]string, error) {
-	return message.ParsePatterns(q.Get("topics"))
+// ParseTopics reads ?topics=a,b from a raw query: valid patterns, without
+// duplicates, in the order given. The list is read item by item, in time
+// linear in the part read: it stops at the first bad item, and as soon as
+// more than max distinct patterns are read (too_many_topics), without
+// reading the rest. max < 1 is no limit. A bad percent-escape in the list
+// is bad_topic.
+func ParseTopics(rawQuery string, max int) ([]string, error) {
+	raw, err := param(rawQuery, "topics")
+	if err != nil {
+		return nil, err
+	}
+	var set message.PatternSet
+	for raw != "" {
+		var item string
+		item, raw, _ = strings.Cut(raw, ",")
+		dec, ok := unescape(item)
+		if !ok {
+			return nil, badEscape(ErrBadTopic, "topics", item)
+		}
+		// An escaped comma (%2C) separates items too.
+		for more := true; more; {
+			var p string
+			p, dec, more = strings.Cut(dec, ",")
+			if err := set.Add(p); err != nil {
+				return nil, err
+			}
+			if max > 0 && set.Len() > max {
+				return nil, TooManyTopics(max)
+			}
+		}
+	}
+	return set.Patterns(), nil
 }
 
 // TooManyTopics is ErrTooManyTopics with the limit that was passed.
@@ -61,10 +99,17 @@ func (r Request) NeedTopics() error {
 
 var errTimeout = ErrBadRequest.With(`"timeout" must be a whole number of seconds, 0 or more`)
 
-// ParseTimeout reads a long poll's ?timeout=N (seconds): def when absent,
-// capped at max, however large N is.
-func ParseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
-	s := q.Get("timeout")
+// ParseTimeout reads a long poll's ?timeout=N (seconds) from a raw query:
+// def when absent, capped at max, however large N is.
+func ParseTimeout(rawQuery string, def, max time.Duration) (time.Duration, error) {
+	raw, err := param(rawQuery, "timeout")
+	if err != nil {
+		return 0, err
+	}
+	s, ok := unescape(raw)
+	if !ok {
+		return 0, badEscape(ErrBadRequest, "timeout", raw)
+	}
 	if s == "" {
 		return def, nil
 	}
@@ -79,4 +124,23 @@ func ParseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
 		return max, nil // before multiplying, which could overflow
 	}
 	return min(time.Duration(n)*time.Second, max), nil
+}
+
+var errLongPrefix = ErrBadTopic.With("prefix is longer than a topic can be")
+
+// ParsePrefix reads /v1/topics' ?prefix=p from a raw query: a plain
+// string, at most as long as a topic. A bad percent-escape is bad_topic.
+func ParsePrefix(rawQuery string) (string, error) {
+	raw, err := param(rawQuery, "prefix")
+	if err != nil {
+		return "", err
+	}
+	p, ok := unescape(raw)
+	if !ok {
+		return "", badEscape(ErrBadTopic, "prefix", raw)
+	}
+	if len(p) > message.MaxTopicLen {
+		return "", errLongPrefix
+	}
+	return p, nil
 }

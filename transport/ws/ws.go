@@ -8,6 +8,8 @@ package ws
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -84,7 +86,7 @@ func New(hub *transport.Hub, opts Options) *Handler {
 // refused before the upgrade.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := transport.PrincipalFrom(r.Context())
-	req, reqErr := wire.ParseRequest(r.URL.Query(), "")
+	req, reqErr := wire.ParseRequest(r.URL.RawQuery, "", h.hub.MaxTopics())
 	if reqErr == nil {
 		reqErr = h.hub.Admit(r.Context(), p, req.Patterns)
 		if st := wire.Lookup(reqErr).Status; reqErr != nil && (st == http.StatusUnauthorized || st == http.StatusForbidden) {
@@ -119,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Hello:     true,
 		MaxFrame:  int(h.opts.MaxFrame),
 	}, req, reqErr)
-	go read(ctx, cancel, c, s)
+	go read(ctx, cancel, wc, s)
 }
 
 // errBinary answers a binary message: commands are text.
@@ -127,15 +129,20 @@ var errBinary = wire.ErrBadRequest.With("commands are JSON text messages")
 
 // read carries out commands until the connection fails. A failure of the
 // server's ends the session; its writer then closes the connection, which
-// ends this loop.
-func read(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *transport.Session) {
+// ends this loop. A client that breaks the WebSocket protocol is closed
+// with 1002.
+func read(ctx context.Context, cancel context.CancelFunc, wc *conn, s *transport.Session) {
 	defer func() {
 		s.Close()
 		cancel()
 	}()
+	c := wc.c
 	for {
 		typ, data, err := c.Read(context.WithoutCancel(ctx))
 		if err != nil {
+			if brokeProtocol(err) {
+				wc.closeProtocol(err)
+			}
 			return
 		}
 		if typ != websocket.MessageText {
@@ -189,6 +196,30 @@ func (c *conn) Heartbeat(ctx context.Context) error {
 		c.c.CloseNow()
 	}
 	return err
+}
+
+// brokeProtocol reports whether a read failed because the client broke
+// the WebSocket protocol, rather than because a side closed or the
+// network failed. The library sends 1002 itself for most breaches, but
+// for an unmasked client frame it only returns the error; closing again
+// after it has sent a close frame sends nothing more.
+func brokeProtocol(err error) bool {
+	var ne net.Error
+	return websocket.CloseStatus(err) == -1 && !errors.Is(err, net.ErrClosed) &&
+		!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &ne) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// closeWait bounds how long a close for a breach waits for the client's
+// close frame: the client is already misbehaving.
+const closeWait = time.Second
+
+// closeProtocol closes with 1002 and the breach. The close frame goes out
+// at once; the client's answer is awaited for closeWait at most.
+func (c *conn) closeProtocol(breach error) {
+	_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	code, text := wire.ProtocolClose(breach)
+	c.c.Close(websocket.StatusCode(code), text)
 }
 
 // End closes with the code the error table gives the reason, which tells
