@@ -22,12 +22,12 @@ func TestAttackMangledCursor(t *testing.T) {
 	flipped := []byte(good)
 	flipped[len(flipped)/2] ^= 'A' ^ 'B'
 	mangled := []string{
-		"%%%",           // the issue's: net/url drops the pair
-		"%zz",           // not hex
-		good + "%",      // a good cursor with a truncated escape
-		"%" + good,      // an escape made of the cursor's first bytes
-		good + "%0",     // truncated after one digit
-		good + "%00",    // a good escape of a byte no cursor holds
+		"%%%",        // the issue's: net/url drops the pair
+		"%zz",        // not hex
+		good + "%",   // a good cursor with a truncated escape
+		"%" + good,   // an escape made of the cursor's first bytes
+		good + "%0",  // truncated after one digit
+		good + "%00", // a good escape of a byte no cursor holds
 		good[:len(good)-1],
 		string(flipped), // fails the checksum
 		good + ";x=1",   // a semicolon is no separator here
