@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"strings"
 )
 
 // Cursor is a position in the stream: just after the message with sequence
@@ -21,7 +22,7 @@ var ErrBadCursor = errors.New("cursor cannot be decoded")
 
 const cursorVersion = 1
 
-var cursorEncoding = base64.RawURLEncoding
+var cursorEncoding = base64.RawURLEncoding.Strict()
 
 // String returns the opaque form: URL-safe base64 of a version byte, the
 // epoch and sequence as uvarints, and a 2-byte checksum so that a mangled
@@ -50,6 +51,11 @@ func (c Cursor) appendTo(dst, raw []byte) []byte {
 // ParseCursor decodes the opaque form made by String.
 func ParseCursor(s string) (Cursor, error) {
 	if len(s) == 0 || len(s) > 64 {
+		return Cursor{}, ErrBadCursor
+	}
+	// The decoder skips CR and LF, and would take set padding bits but
+	// for Strict: a cursor with either is not one String made.
+	if strings.ContainsAny(s, "\r\n") {
 		return Cursor{}, ErrBadCursor
 	}
 	raw, err := cursorEncoding.DecodeString(s)
