@@ -11,7 +11,7 @@ export GOFLAGS
 # or the variable in the environment sets another.
 TICKERD_PUBLISH_TOKEN ?= dev-token
 
-.PHONY: run build test vet fmt-check tidy-check race bench-hub bench deps clean es5-check
+.PHONY: run build test vet fmt-check tidy-check race fuzz bench-hub bench deps clean es5-check
 
 # Runs the binary itself rather than `go run`: go run exits 1 after any
 # interrupt, whatever the program returned, so Ctrl-C after a clean drain
@@ -23,8 +23,9 @@ run: build
 build:
 	$(GO) build -o bin/tickerd ./cmd/tickerd
 
-# Everything CI checks: formatting, vet, and the race-enabled test suite.
-test: fmt-check vet tidy-check es5-check race
+# Everything CI checks: formatting, vet, the race-enabled test suite, and
+# a few seconds of fuzzing per fuzz target.
+test: fmt-check vet tidy-check es5-check race fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -39,6 +40,25 @@ tidy-check:
 
 race:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Each fuzz target (package:Target) runs for FUZZTIME on top of its seed
+# corpus (f.Add and testdata/fuzz/<Target>/), one after another: about
+# 40 s in all. An input that fails is written to the package's
+# testdata/fuzz/<Target>/; commit it, and `make race` runs it from then on
+# as a test case. FUZZFLAGS passes more (-parallel=1 on a busy machine).
+FUZZTIME ?= 3s
+FUZZFLAGS ?=
+FUZZ_TARGETS = \
+	./message:FuzzParseCursor ./message:FuzzCursorRoundTrip \
+	./message:FuzzTopic ./message:FuzzCleanPatterns \
+	./transport/wire:FuzzParseRequest ./transport/wire:FuzzParseCommand \
+	./feed:FuzzDecodeUpdates ./feed:FuzzAppendString
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t#*:}; \
+	  echo "$(GO) test -run='^$$' -fuzz='^$$name\$$' -fuzztime=$(FUZZTIME) $(FUZZFLAGS) $$pkg"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $(FUZZFLAGS) $$pkg || exit 1; \
+	done
 
 # The browser scripts parse as ES5 (old browsers, no build step) and stay
 # within their gzipped size budget. Needs node and acorn (`make deps`);
