@@ -126,7 +126,7 @@ var quadratic240k = flag.Bool("quadratic240k", false, "BenchmarkCleanPatterns: a
 // BenchmarkCleanPatterns compares the linear set with the quadratic
 // algorithm it replaced:
 //
-//	go test -run='^$' -bench=CleanPatterns -benchtime=1x -quadratic240k ./message
+//	go test -run='^$' -bench=CleanPatterns -benchtime=1x ./message -args -quadratic240k
 func BenchmarkCleanPatterns(b *testing.B) {
 	for _, n := range []int{100, 10_000, 240_000} {
 		in := distinctPatterns(n)

@@ -147,21 +147,22 @@ func TestParseTopicsStopsAtTheLimit(t *testing.T) {
 }
 
 // BenchmarkParseRequest is the cost of refusing the 240k-pattern
-// list, and of reading a list at the limit:
+// list at the default limit, of reading it whole with no limit, and of
+// reading a list at the limit:
 //
 //	go test -run='^$' -bench=ParseRequest ./transport/wire
 func BenchmarkParseRequest(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		n    int
-	}{{"240k-refused", 240_000}, {"100-accepted", 100}} {
+		name   string
+		n, max int
+	}{{"240k-max100", 240_000, 100}, {"240k-nomax", 240_000, 0}, {"100-max100", 100, 100}} {
 		q := hugeTopics(tc.n) + "&cursor=" + goodCursor.String()
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(q)))
 			for b.Loop() {
-				_, err := ParseRequest(q, "", 100)
-				if (err != nil) != (tc.n > 100) {
+				_, err := ParseRequest(q, "", tc.max)
+				if (err != nil) != (tc.max > 0 && tc.n > tc.max) {
 					b.Fatal(err)
 				}
 			}
