@@ -3,16 +3,13 @@ package gateway
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickerd/tickerd/api"
 )
@@ -158,68 +155,6 @@ func TestURLLimit(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	if code, body := do(t, req); code != http.StatusRequestURITooLong {
 		t.Errorf("publish with a long URL: %d %s", code, body)
-	}
-}
-
-// Every accepted connection has its send buffer capped, as the kernel
-// reports it back: Linux doubles what is set, for its bookkeeping
-// (socket(7)).
-func TestSendBufferCapped(t *testing.T) {
-	sndbuf := func(c net.Conn) int {
-		t.Helper()
-		rc, err := c.(syscall.Conn).SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v int
-		var gerr error
-		if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF) }); err != nil || gerr != nil {
-			t.Fatal(err, gerr)
-		}
-		return v
-	}
-	accept := func(ln net.Listener) net.Conn {
-		t.Helper()
-		go func() {
-			if nc, err := net.Dial("tcp", ln.Addr().String()); err == nil {
-				t.Cleanup(func() { nc.Close() })
-			}
-		}()
-		c, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	plain, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	kernels := sndbuf(accept(plain))
-
-	for _, tc := range []struct {
-		name      string
-		set, want int
-	}{
-		{"default", 0, 2 * DefaultSendBuffer},
-		{"set", 32 << 10, 64 << 10},
-		{"kernel's", -1, kernels},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			e := newEdge(Config{SendBuffer: tc.set, Logger: quiet}, api.NewClients(noClientCaps), prometheus.NewRegistry())
-			c := accept(e.listener(ln))
-			if got := sndbuf(c.(*conn).Conn); got != tc.want {
-				t.Errorf("SO_SNDBUF %d, want %d (the kernel's own is %d)", got, tc.want, kernels)
-			}
-		})
 	}
 }
 
