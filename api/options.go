@@ -16,6 +16,14 @@ type Options struct {
 	PublishToken string
 	// MaxBody bounds a request body, in bytes. Default 1 MiB.
 	MaxBody int64
+	// MaxURL bounds a request's URL, path and query, in bytes; a longer
+	// one gets 414 uri_too_long on every endpoint. Default 8 KiB: about
+	// 100 topics (the default --max-topics) of 80 bytes each, escaped.
+	MaxURL int
+	// Clients are the per-client caps and their table, which the
+	// gateway's listener shares. Nil makes one with the default
+	// ClientLimits.
+	Clients *Clients
 	// PublishTimeout bounds how long a publish waits for JetStream to
 	// store it; past it the publish fails with 503. Default 5s.
 	PublishTimeout time.Duration
@@ -40,6 +48,7 @@ type Options struct {
 // Defaults of Options, which the serve command's flags show too.
 const (
 	DefaultMaxBody        = 1 << 20
+	DefaultMaxURL         = 8 << 10
 	DefaultPublishTimeout = 5 * time.Second
 )
 
@@ -57,6 +66,12 @@ type Endpoint struct {
 func (o Options) withDefaults() Options {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxURL <= 0 {
+		o.MaxURL = DefaultMaxURL
+	}
+	if o.Clients == nil {
+		o.Clients = NewClients(ClientLimits{})
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = DefaultPublishTimeout

@@ -25,8 +25,10 @@ type Publisher interface {
 func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	r := chi.NewRouter()
+	r.Use(overBudget)
 	r.Use(middleware.Recoverer)
 	r.Use(logRequests(opts.Logger))
+	r.Use(limitURL(opts.MaxURL))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, wire.ErrNotFound.With("no such endpoint: "+r.URL.Path))
 	})
@@ -34,15 +36,16 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 		wire.WriteError(w, wire.ErrMethodNotAllowed.With(r.Method+" is not allowed on "+r.URL.Path))
 	})
 
-	r.Get("/healthz", healthz)
-	r.Get("/readyz", readyz(opts.Ready))
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	r.Get(pathHealthz, healthz)
+	r.Get(pathReadyz, readyz(opts.Ready))
+	r.Method(http.MethodGet, pathMetrics, promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 
 	r.Route("/v1", func(r chi.Router) {
 		// What a browser reads cross-origin; publishing is for servers.
 		cross := []string{"snapshot", "topics"}
 		r.Group(func(r chi.Router) {
-			r.Use(allowOrigins(opts.AllowedOrigins))
+			// After CORS, so that a browser can read a 429.
+			r.Use(allowOrigins(opts.AllowedOrigins), opts.Clients.limit)
 			for _, e := range opts.Transports {
 				if e.CrossOrigin {
 					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
@@ -57,11 +60,14 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 				w.WriteHeader(http.StatusNoContent)
 			})
 		})
-		for _, e := range opts.Transports {
-			if !e.CrossOrigin {
-				r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
+		r.Group(func(r chi.Router) {
+			r.Use(opts.Clients.limit)
+			for _, e := range opts.Transports {
+				if !e.CrossOrigin {
+					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
+				}
 			}
-		}
+		})
 		r.With(requireBearer(opts.PublishToken), limitBody(opts.MaxBody)).
 			Method(http.MethodPost, "/publish", publish(pub, hub, opts.PublishTimeout))
 	})

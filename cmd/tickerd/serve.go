@@ -44,6 +44,7 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS on host:port (e.g. 127.0.0.1:4222); empty: in-process only")
 	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and prints it")
 	fs.Int64Var(&cfg.MaxBody, "max-body", api.DefaultMaxBody, "largest request body, bytes")
+	edgeFlags(fs, cfg)
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", gateway.DefaultDrainTimeout, "how long shutdown waits for subscribers to go")
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", transport.DefaultQueueSize, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", transport.DefaultRingSize, "recent updates kept in memory for resuming cursors")
@@ -81,6 +82,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --transports: %v", errUsage, err)
 	}
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
+	offWhenZero(&cfg)
 	cfg.Logger = log
 
 	// The address is the one thing most likely to be taken, so it is bound

@@ -45,6 +45,8 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 		"--subject-prefix", o.Stream.SubjectPrefix,
 		"--publish-token", randomToken(),
 		"--debug-addr", fmt.Sprintf("127.0.0.1:%d", pprofPort),
+		// Every subscriber comes from this one address.
+		"--max-conns-per-ip", "0", "--conn-rate-per-ip", "0",
 		"--log-level", "warn")
 	args = append(args, o.ServerArgs...)
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/internal/gateway"
 	"github.com/tickerd/tickerd/internal/stream"
 )
@@ -72,7 +73,9 @@ func (t *target) startInProcess(ctx context.Context, o Options) error {
 		Feeds:        []string{"none"},
 		Stream:       o.Stream,
 		DrainTimeout: 2 * time.Second,
-		Logger:       log,
+		// Every subscriber comes from this one address.
+		Clients: api.ClientLimits{MaxConns: -1, ConnRate: -1},
+		Logger:  log,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: start the in-process gateway: %w", ErrServer, err)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/transport"
@@ -45,6 +46,30 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxBody bounds a request body. Default 1 MiB.
 	MaxBody int64
+	// MaxURL bounds a request's URL, path and query, in bytes: 414
+	// uri_too_long past it. Default 8 KiB (api.DefaultMaxURL).
+	MaxURL int
+	// MaxConns is the connection budget: how many TCP connections the
+	// HTTP listener holds at once, WebSocket and SSE streams included.
+	// Past it a new connection is answered 503 overloaded and closed,
+	// unless it asks for /healthz, /readyz or /metrics, which are served
+	// on a reserve of 16 more. Zero derives it from the soft open-file
+	// limit (RLIMIT_NOFILE): the limit less a tenth of it (at least 256,
+	// at most half) for NATS, JetStream's files and the rest of the
+	// process, less the reserve and 64 for connections being turned away;
+	// 688 for a limit of 1024. See listener.go.
+	MaxConns int
+	// SendBuffer caps the kernel's send buffer (SO_SNDBUF) of every
+	// accepted connection, in bytes. Default 64 KiB; negative leaves the
+	// kernel's own, which grows to megabytes (net.ipv4.tcp_wmem). What a
+	// stalled client has not read then waits in its session's bounded
+	// queue, where it is merged or found slow within seconds, rather than
+	// in megabytes of kernel memory that hide it; 64 KiB still carries a
+	// ticker's rate across any round trip.
+	SendBuffer int
+	// Clients are the per-client caps: connections and their rate per IP
+	// address, and the proxies trusted to name the client.
+	Clients api.ClientLimits
 	// PublishTimeout bounds a publish's wait for JetStream. Default 5s.
 	PublishTimeout time.Duration
 	// DrainTimeout bounds how long shutdown waits for subscribers to be

@@ -32,6 +32,7 @@ type Gateway struct {
 	stream  *stream.Stream
 	hub     *transport.Hub
 	handler http.Handler
+	edge    *edge
 
 	cancel   context.CancelFunc // stops the hub and the feeds
 	wg       sync.WaitGroup
@@ -80,9 +81,13 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
+	clients := api.NewClients(cfg.Clients)
+	g.edge = newEdge(cfg, clients, reg)
 	g.handler = api.New(g.hub, g.stream, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
+		MaxURL:         cfg.MaxURL,
+		Clients:        clients,
 		PublishTimeout: cfg.PublishTimeout,
 		Transports:     eps,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -161,14 +166,22 @@ func (g *Gateway) Ready(context.Context) error {
 // Serve answers HTTP on ln until ctx ends, then drains: it stops
 // accepting, tells every subscriber to reconnect elsewhere (WebSocket close
 // 1012), waits up to the drain timeout for them to go, and closes the
-// gateway. It returns nil after a clean drain.
+// gateway. It returns nil after a clean drain. The connection budget, the
+// per-client connection cap and the send buffer apply to ln's
+// connections.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          nil,
+		// A request head past it gets net/http's 431; the URL within it
+		// is held to MaxURL (414) by the router.
+		MaxHeaderBytes: max(64<<10, g.cfg.MaxURL+32<<10),
+		ConnContext:    api.WithConn,
+		ConnState:      trackHijack,
+		ErrorLog:       nil,
 	}
+	ln = g.edge.listener(ln)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
