@@ -28,6 +28,11 @@ type Info struct {
 	// Queue bounds the session's queue; zero takes Options.QueueSize. A
 	// long poll's is the most messages one response carries.
 	Queue int
+	// ReplayWait bounds how long a resume waits for a slot to read the
+	// stream (Options.MaxReplays) before the session fails with
+	// wire.ErrOverloaded. Zero waits as long as the session lasts: a
+	// streaming connection has nothing better to do meanwhile.
+	ReplayWait time.Duration
 }
 
 // Connect opens a session for a subscriber whose connection is c: it is
@@ -47,6 +52,7 @@ func (h *Hub) Connect(ctx context.Context, c Conn, info Info, req wire.Request, 
 	}
 	w := &writer{ctx: context.WithoutCancel(ctx), c: c, heartbeat: info.Heartbeat}
 	s := h.newSession(info.Transport, info.Principal, limit, w.wake)
+	s.replayWait = info.ReplayWait
 	w.s = s
 	if info.Heartbeat > 0 {
 		w.beat = time.AfterFunc(info.Heartbeat, w.onBeat)
@@ -61,7 +67,7 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 	defer close(s.opened)
 	h := s.hub
 	if info.Hello {
-		s.send(wire.HelloFrame(wire.Hello{
+		s.sendForced(wire.HelloFrame(wire.Hello{
 			Transport: info.Transport,
 			Heartbeat: wire.HeartbeatSeconds(info.Heartbeat),
 			Limits:    wire.HelloLimits{MaxTopics: h.opts.MaxTopics, Queue: h.opts.QueueSize, MaxFrame: info.MaxFrame},
@@ -77,10 +83,13 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 }
 
 // Command carries out one client command and queues its answer: an ack,
-// or an error with the command's id. Nothing a client sends ends the
-// session; a failure of the server's (a stream read during a resume) does,
-// and the subscriber reconnects with its cursor. It waits until the
-// connection's own request is served, so that commands come after it.
+// or an error with the command's id. A bad command is answered, not a
+// reason to end the session; but answers count against the queue, so a
+// client that sends commands and does not read the answers ends as a slow
+// consumer (see send). A failure of the server's (a stream read during a
+// resume) ends it too, and the subscriber reconnects with its cursor. It
+// waits until the connection's own request is served, so that commands
+// come after it.
 func (s *Session) Command(ctx context.Context, raw []byte) {
 	select {
 	case <-s.opened:
@@ -109,5 +118,8 @@ func (s *Session) Command(ctx context.Context, raw []byte) {
 	}
 	// The ack goes first so that it comes before the snapshot or replay.
 	s.send(wire.AckFrame(cmd.ID))
+	if s.Err() != nil {
+		return // the ack did not fit: nothing more to serve
+	}
 	s.fail(h.start(ctx, s, fresh, cmd.From))
 }

@@ -35,8 +35,9 @@ type Source interface {
 // Hub follows the stream and routes its updates to sessions. It
 // coordinates parts that each own their state and lock: the topic index
 // (index.go), the latest values (cache.go), the ring of recent updates
-// (ring.go), the session registry (registry.go) and the publish waiters
-// (await.go). Create it with New, start it with Run.
+// (ring.go), the slots of resumes reading the stream (slots.go), the
+// session registry (registry.go) and the publish waiters (await.go).
+// Create it with New, start it with Run.
 type Hub struct {
 	src     Source
 	opts    Options
@@ -58,6 +59,8 @@ type Hub struct {
 	ring   *ring
 	loaded chan struct{} // closed once the latest values are in
 
+	replays slots // the resumes reading the stream
+
 	waiters  waiters
 	sessions *registry
 }
@@ -72,7 +75,8 @@ func New(src Source, opts Options) *Hub {
 		metrics:  newMetrics(opts.Registerer),
 		index:    newIndex(),
 		cache:    newCache(),
-		ring:     newRing(opts.RingSize),
+		ring:     newRing(opts.RingSize, opts.RingBytes),
+		replays:  newSlots(opts.MaxReplays),
 		loaded:   make(chan struct{}),
 		sessions: newRegistry(),
 	}

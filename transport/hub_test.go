@@ -21,8 +21,14 @@ import (
 func testHub(t testing.TB, opts Options) (*Hub, *stream.Stream) {
 	t.Helper()
 	st := natstest.Stream(t, natstest.Server(t), stream.Options{Memory: true})
+	return runHub(t, st, opts), st
+}
+
+// runHub runs a hub over src until the test ends, once it has loaded.
+func runHub(t testing.TB, src Source, opts Options) *Hub {
+	t.Helper()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := New(st, opts)
+	h := New(src, opts)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = h.Run(runCtx); close(done) }()
@@ -32,7 +38,7 @@ func testHub(t testing.TB, opts Options) (*Hub, *stream.Stream) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hub did not load")
 	}
-	return h, st
+	return h
 }
 
 func pub(t testing.TB, st *stream.Stream, topic string, kind message.Kind, data string) uint64 {

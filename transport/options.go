@@ -15,6 +15,21 @@ type Options struct {
 	// RingSize is how many recent updates the hub keeps for resuming
 	// cursors without reading the stream. Default 65,536.
 	RingSize int
+	// RingBytes bounds the same ring by the size of its encoded messages:
+	// past it the oldest leave, so large updates cannot make the ring
+	// hold RingSize of them. Default 64 MiB.
+	RingBytes int
+	// MaxReplay is how far back, in stream sequences from the newest
+	// update routed, a cursor may resume: one further back is answered
+	// like a cursor past retention (a snapshot with reset), before
+	// anything is read, so that no resume costs more than this many
+	// stream messages. Default 100,000.
+	MaxReplay uint64
+	// MaxReplays caps the resumes that read the stream at once; others
+	// wait for a slot (a long poll only as long as Info.ReplayWait).
+	// A slot is held while one page is read, never while the subscriber
+	// reads. Default 8.
+	MaxReplays int
 	// MaxTopics bounds the patterns one session may subscribe to.
 	// Default 100.
 	MaxTopics int
@@ -34,12 +49,29 @@ const (
 	DefaultMaxTopics = 100
 )
 
+// Defaults of the bounds on resuming: the ring's bytes and a replay's
+// distance and concurrency.
+const (
+	DefaultRingBytes  = 64 << 20
+	DefaultMaxReplay  = 100_000
+	DefaultMaxReplays = 8
+)
+
 func (o Options) withDefaults() Options {
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
 	}
 	if o.RingSize <= 0 {
 		o.RingSize = DefaultRingSize
+	}
+	if o.RingBytes <= 0 {
+		o.RingBytes = DefaultRingBytes
+	}
+	if o.MaxReplay == 0 {
+		o.MaxReplay = DefaultMaxReplay
+	}
+	if o.MaxReplays <= 0 {
+		o.MaxReplays = DefaultMaxReplays
 	}
 	if o.MaxTopics <= 0 {
 		o.MaxTopics = DefaultMaxTopics

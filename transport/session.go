@@ -3,7 +3,9 @@ package transport
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport/wire"
@@ -32,6 +34,8 @@ type Session struct {
 	room   chan struct{} // signalled by take, for a replay waiting for room
 	done   chan struct{}
 	opened chan struct{} // closed once the connection's own request is served
+	// replayWait is Info.ReplayWait: how long a resume waits for a slot.
+	replayWait time.Duration
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -99,11 +103,31 @@ func (s *Session) len() int {
 	return len(s.queue)
 }
 
-// send queues a message that answers the subscriber (hello, ack, error,
-// snapshot). Such messages are few and always fit: they may exceed the
-// queue limit, as may the updates a resume queues under the hub lock when
-// it hands over to the fan-out.
-func (s *Session) send(f *wire.Frame) { s.enqueue(f, true) }
+// send queues a reply to the subscriber: an ack, an error, the snapshot a
+// subscription starts with. Replies count against the queue's bound like
+// updates do, and one that does not fit ends the session as a slow
+// consumer: a client that keeps asking without reading must not make the
+// queue grow. Only two things are queued past the bound (sendForced):
+// the hello, first on an empty queue, and the updates a resume hands over
+// under the hub lock, which the ring bounds.
+func (s *Session) send(f *wire.Frame) {
+	if queued, end := s.enqueue(f, false); !queued && end == nil {
+		s.Overflow()
+	}
+}
+
+// sendForced queues f past the queue's bound; see send for the two
+// messages that may be.
+func (s *Session) sendForced(f *wire.Frame) { s.enqueue(f, true) }
+
+// Overflow ends the session as a slow consumer (wire.ErrSlowConsumer), as
+// when its queue overflows. A transport calls it for a client that keeps
+// asking faster than it is served.
+func (s *Session) Overflow() {
+	if s.end(wire.ErrSlowConsumer) {
+		s.hub.metrics.slow.Inc()
+	}
+}
 
 // Refuse answers the subscriber with err as an error message that answers
 // no command: for input the transport itself refused.
@@ -186,8 +210,23 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 // the session takes live updates, so it may wait without holding anyone up.
 func (s *Session) pushWait(ctx context.Context, f *wire.Frame) error {
 	for {
-		queued, end := s.enqueue(f, false)
-		if queued || end != nil {
+		if err := s.waitRoom(ctx); err != nil {
+			return err
+		}
+		if queued, end := s.enqueue(f, false); queued || end != nil {
+			return end
+		}
+	}
+}
+
+// waitRoom returns once the queue has room for one more message, or the
+// session or ctx has ended.
+func (s *Session) waitRoom(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		room, end := len(s.queue) < s.limit, s.err
+		s.mu.Unlock()
+		if end != nil || room {
 			return end
 		}
 		select {
@@ -199,17 +238,19 @@ func (s *Session) pushWait(ctx context.Context, f *wire.Frame) error {
 	}
 }
 
-// end records why the session ended, once, and wakes its writer.
-func (s *Session) end(err error) {
+// end records why the session ended, once, and wakes its writer. It
+// reports whether this call ended it.
+func (s *Session) end(err error) bool {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	s.err = err
 	close(s.done)
 	s.mu.Unlock()
 	s.notify()
+	return true
 }
 
 // fail ends the session because the server could not serve it, such as a
@@ -221,7 +262,11 @@ func (s *Session) fail(err error) {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || s.Err() != nil {
 		return
 	}
-	s.hub.opts.Logger.Warn("subscription failed", "transport", s.transport, "err", err)
+	level := slog.LevelWarn
+	if errors.Is(err, wire.ErrOverloaded) {
+		level = slog.LevelDebug // shedding load is no failure to be told of each time
+	}
+	s.hub.opts.Logger.Log(context.Background(), level, "subscription failed", "transport", s.transport, "err", err)
 	s.end(err)
 }
 

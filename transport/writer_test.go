@@ -67,8 +67,10 @@ func (r *recorder) End(reason error) {
 func TestConnectWritesInOrder(t *testing.T) {
 	h, _ := testHub(t, Options{})
 	r := &recorder{got: make(chan struct{}, 1)}
-	s := h.Connect(context.Background(), r, Info{Transport: "test", Heartbeat: time.Hour}, wire.Request{}, nil)
 	const n = 20_000
+	// Room for all: answers count against the queue, and this writer
+	// must not be found slow.
+	s := h.Connect(context.Background(), r, Info{Transport: "test", Heartbeat: time.Hour, Queue: n}, wire.Request{}, nil)
 	for i := range n {
 		s.send(wire.AckFrame(json.RawMessage(strconv.Itoa(i))))
 		if i%64 == 0 {

@@ -63,7 +63,15 @@ func TestAttackFileLimitFlood(t *testing.T) {
 	})
 	base := awaitURL(t, stdout)
 	waitStatus(t, base+"/readyz", http.StatusOK)
-	if !strings.Contains(logs.String(), fmt.Sprintf("max_conns=%d", budget)) || !strings.Contains(logs.String(), fmt.Sprintf("open_file_limit=%d", fileLimit)) {
+	// The log reaches this process through a pipe and a copying goroutine,
+	// so it may lag behind the gateway's answers.
+	budgetLogged := func() bool {
+		return strings.Contains(logs.String(), fmt.Sprintf("max_conns=%d", budget)) && strings.Contains(logs.String(), fmt.Sprintf("open_file_limit=%d", fileLimit))
+	}
+	for deadline := time.Now().Add(10 * time.Second); !budgetLogged() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !budgetLogged() {
 		t.Fatalf("the gateway did not derive a budget of %d from %d files:\n%s", budget, fileLimit, logs.String())
 	}
 

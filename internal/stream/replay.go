@@ -19,19 +19,10 @@ func (s *Stream) Replay(ctx context.Context, after uint64, patterns []string, fn
 	if len(patterns) == 0 {
 		return nil
 	}
-	filters := make([]string, 0, len(patterns))
-	if message.Overlapping(patterns) {
-		// JetStream refuses overlapping filters; read all and filter here.
-		filters = append(filters, s.prefix+">")
-	} else {
-		for _, p := range patterns {
-			filters = append(filters, s.prefix+p)
-		}
-	}
 	cons, err := s.st.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       after + 1,
-		FilterSubjects:    filters,
+		FilterSubjects:    s.filters(patterns),
 		AckPolicy:         jetstream.AckNonePolicy,
 		InactiveThreshold: time.Minute,
 		MemoryStorage:     true,
@@ -82,6 +73,20 @@ func (s *Stream) Replay(ctx context.Context, after uint64, patterns []string, fn
 			return err
 		}
 	}
+}
+
+// filters are the subject filters that read the patterns' topics, each
+// once: JetStream refuses overlapping filters, so overlapping patterns
+// read everything, to be filtered here with matchAny.
+func (s *Stream) filters(patterns []string) []string {
+	if message.Overlapping(patterns) {
+		return []string{s.prefix + ">"}
+	}
+	filters := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		filters = append(filters, s.prefix+p)
+	}
+	return filters
 }
 
 func matchAny(patterns []string, topic string) bool {

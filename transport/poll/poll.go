@@ -100,7 +100,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout+replayLimit)
 	defer cancel()
 	c := newResponse(h.opts.MaxMessages, req.From == nil)
-	s := h.hub.Connect(ctx, c, transport.Info{Transport: "poll", Principal: p, Queue: h.opts.MaxMessages}, req, nil)
+	// A resume waits for a slot to read the stream no longer than the
+	// poll would wait for news, and then answers 503 overloaded.
+	s := h.hub.Connect(ctx, c, transport.Info{Transport: "poll", Principal: p, Queue: h.opts.MaxMessages,
+		ReplayWait: max(timeout, minReplayWait)}, req, nil)
 	opened, first := s.Opened(), c.first
 	var wait, linger <-chan time.Time
 	for done := false; !done; {
@@ -128,7 +131,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	items, reason := c.items, c.reason
 	if len(items) == 0 && r.Context().Err() == nil {
 		if err := failure(reason, req.From == nil); err != nil {
-			if !errors.Is(err, wire.ErrShutdown) {
+			if !errors.Is(err, wire.ErrShutdown) && !errors.Is(err, wire.ErrOverloaded) {
 				h.opts.Logger.Warn("poll subscription failed", "err", err)
 			}
 			wire.WriteError(w, err)
@@ -174,6 +177,10 @@ func position(s *transport.Session, items []wire.Item, from *message.Cursor) []b
 
 // replayLimit bounds how long a poll may spend reading its backlog.
 const replayLimit = 10 * time.Second
+
+// minReplayWait is how long even a poll with timeout 0 waits for a slot
+// to read the stream.
+const minReplayWait = time.Second
 
 // response is a long poll's Conn: it gathers what the session's writer
 // hands it, up to the response's cap, and tells the handler when to

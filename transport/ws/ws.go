@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/wire"
@@ -40,6 +41,16 @@ type Options struct {
 	// (host patterns as path.Match takes them). Empty allows any origin:
 	// the ticker is embedded on other sites by design.
 	OriginPatterns []string
+	// CommandRate is how many commands per second one connection may
+	// send, with bursts of CommandBurst. Past it the server reads the
+	// next command only once the rate allows, so a faster client is
+	// slowed by TCP backpressure; nothing is refused or lost. One held
+	// back on every command for maxThrottled ends as a slow consumer:
+	// no client needs that many, and one that sends without reading
+	// would otherwise never fill its queue. Defaults 20/s and 50; a
+	// negative rate sets no limit.
+	CommandRate  float64
+	CommandBurst int
 }
 
 // Defaults of Options, which the serve command's flags show too.
@@ -47,6 +58,12 @@ const (
 	DefaultHeartbeat    = 25 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultMaxFrame     = 4096
+)
+
+// Defaults of the command rate, which the serve command's flags show too.
+const (
+	DefaultCommandRate  = 20
+	DefaultCommandBurst = 50
 )
 
 func (o Options) withDefaults() Options {
@@ -65,7 +82,21 @@ func (o Options) withDefaults() Options {
 	if o.WriteBuffer <= 0 {
 		o.WriteBuffer = 2 << 10
 	}
+	if o.CommandRate == 0 {
+		o.CommandRate = DefaultCommandRate
+	}
+	if o.CommandBurst <= 0 {
+		o.CommandBurst = DefaultCommandBurst
+	}
 	return o
+}
+
+// limiter paces one connection's commands; nil when there is no limit.
+func (o Options) limiter() *rate.Limiter {
+	if o.CommandRate < 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(o.CommandRate), o.CommandBurst)
 }
 
 // Handler serves GET /v1/ws.
@@ -121,23 +152,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Hello:     true,
 		MaxFrame:  int(h.opts.MaxFrame),
 	}, req, reqErr)
-	go read(ctx, cancel, wc, s)
+	go read(ctx, cancel, wc, s, h.opts.limiter())
 }
 
 // errBinary answers a binary message: commands are text.
 var errBinary = wire.ErrBadRequest.With("commands are JSON text messages")
 
-// read carries out commands until the connection fails. A failure of the
-// server's ends the session; its writer then closes the connection, which
-// ends this loop. A client that breaks the WebSocket protocol is closed
-// with 1002.
-func read(ctx context.Context, cancel context.CancelFunc, wc *conn, s *transport.Session) {
+// read carries out commands, at most as fast as lim allows, until the
+// connection fails or the session ends. It stops reading once the session
+// has ended (a failure of the server's, or a client that sent more than it
+// read and overflowed its queue with answers): what the client sends then
+// stays in the socket, so it costs nothing, while the writer tells it the
+// reason and closes the connection. A client that breaks the WebSocket
+// protocol is closed with 1002.
+func read(ctx context.Context, cancel context.CancelFunc, wc *conn, s *transport.Session, lim *rate.Limiter) {
 	defer func() {
 		s.Close()
 		cancel()
 	}()
 	c := wc.c
+	var throttled time.Time // since when every command had to wait for the rate
 	for {
+		if lim != nil && !pace(lim, s, &throttled) {
+			return
+		}
 		typ, data, err := c.Read(context.WithoutCancel(ctx))
 		if err != nil {
 			if brokeProtocol(err) {
@@ -147,9 +185,41 @@ func read(ctx context.Context, cancel context.CancelFunc, wc *conn, s *transport
 		}
 		if typ != websocket.MessageText {
 			s.Refuse(errBinary)
-			continue
+		} else {
+			s.Command(ctx, data)
 		}
-		s.Command(ctx, data)
+		if s.Err() != nil {
+			return
+		}
+	}
+}
+
+// maxThrottled is how long a client may be held back by its command rate
+// on every command before its session ends as a slow consumer.
+const maxThrottled = 10 * time.Second
+
+// pace waits until lim allows one more command; false if the session
+// ended meanwhile, or pace ended it because the client had been held back
+// since *throttled for longer than maxThrottled.
+func pace(lim *rate.Limiter, s *transport.Session, throttled *time.Time) bool {
+	d := lim.Reserve().Delay()
+	if d == 0 {
+		*throttled = time.Time{}
+		return true
+	}
+	if now := time.Now(); throttled.IsZero() {
+		*throttled = now
+	} else if now.Sub(*throttled) > maxThrottled {
+		s.Overflow()
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.Done():
+		return false
 	}
 }
 
@@ -210,8 +280,9 @@ func brokeProtocol(err error) bool {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// closeWait bounds how long a close for a breach waits for the client's
-// close frame: the client is already misbehaving.
+// closeWait bounds how long a close we start, for a breach or a slow
+// consumer, waits for the client's close frame: the client is already
+// misbehaving, and the library would read and drop its data meanwhile.
 const closeWait = time.Second
 
 // closeProtocol closes with 1002 and the breach. The close frame goes out
@@ -231,5 +302,12 @@ func (c *conn) End(reason error) {
 		return
 	}
 	code, text := wire.CloseFor(reason)
+	if errors.Is(reason, wire.ErrSlowConsumer) {
+		// Its client may not read, or send faster than it is served:
+		// waiting for its close, the library reads and drops whatever it
+		// sends, at any speed, for up to 5 s. A client that reads answers
+		// within closeWait.
+		_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	}
 	c.c.Close(websocket.StatusCode(code), text)
 }
