@@ -16,8 +16,7 @@ const replayChunk = 256
 // the replay has caught up with the ring, under the lock.
 func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c message.Cursor) error {
 	if c.Epoch != h.epoch {
-		h.attach(s, patterns, true)
-		return nil
+		return h.attach(ctx, s, patterns, true, nil)
 	}
 	pos := c.Seq
 	if pos > h.head.Load() {
@@ -27,8 +26,7 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 			return err
 		}
 		if pos > last {
-			h.attach(s, patterns, true)
-			return nil
+			return h.attach(ctx, s, patterns, true, nil)
 		}
 	}
 	buf := make([]*wire.Frame, 0, replayChunk)
@@ -40,8 +38,7 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 				return err
 			}
 			if !ok {
-				h.attach(s, patterns, true)
-				return nil
+				return h.attach(ctx, s, patterns, true, nil)
 			}
 			err = h.src.Replay(ctx, pos, patterns, func(u message.Update) bool {
 				if u.Seq > rf {

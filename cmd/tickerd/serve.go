@@ -48,6 +48,8 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", transport.DefaultQueueSize, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", transport.DefaultRingSize, "recent updates kept in memory for resuming cursors")
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", transport.DefaultMaxTopics, "most patterns one connection may subscribe to")
+	fs.IntVar(&cfg.Hub.MaxSnapshot, "max-snapshot", transport.DefaultMaxSnapshot, "most topics one snapshot holds (REST, or a subscription's first); more is too_many_matches")
+	fs.IntVar(&cfg.Hub.MaxKnownTopics, "max-known-topics", transport.DefaultMaxKnownTopics, "most topics the gateway keeps a latest value of; a publish adding more is topic_capacity")
 	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", ws.DefaultMaxFrame, "largest message a client may send, bytes")
 	cfg.Transports = gateway.TransportNames()

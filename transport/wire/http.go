@@ -57,11 +57,18 @@ func WritePublished(w http.ResponseWriter, n int, c message.Cursor) {
 	WriteJSON(w, http.StatusOK, append(b, "\"}\n"...))
 }
 
-// WriteTopics answers a topic listing: {"topics":["stocks.AAPL",..]}.
-func WriteTopics(w http.ResponseWriter, topics []string) {
-	b, _ := json.Marshal(struct {
+// WriteTopics answers a page of a topic listing:
+// {"topics":["stocks.AAPL",..],"next":"stocks.AAPL"}, next (the last
+// topic of the page, to ask for the page after it) only when more follow.
+func WriteTopics(w http.ResponseWriter, topics []string, more bool) {
+	page := struct {
 		Topics []string `json:"topics"`
-	}{topics})
+		Next   string   `json:"next,omitempty"`
+	}{Topics: topics}
+	if more && len(topics) > 0 {
+		page.Next = topics[len(topics)-1]
+	}
+	b, _ := json.Marshal(page)
 	WriteJSON(w, http.StatusOK, append(b, '\n'))
 }
 

@@ -151,15 +151,28 @@ func TestWritePublished(t *testing.T) {
 }
 
 func TestWriteTopics(t *testing.T) {
-	for _, topics := range [][]string{{"sports.nba.g1", "stocks.AAPL"}, {}} {
+	for _, tt := range []struct {
+		topics []string
+		more   bool
+		next   string
+	}{
+		{[]string{"sports.nba.g1", "stocks.AAPL"}, false, ""},
+		{[]string{"sports.nba.g1", "stocks.AAPL"}, true, "stocks.AAPL"},
+		{[]string{}, false, ""},
+	} {
 		rec := httptest.NewRecorder()
-		WriteTopics(rec, topics)
+		WriteTopics(rec, tt.topics, tt.more)
 		checkJSONHeaders(t, rec)
-		var body struct {
-			Topics []string `json:"topics"`
+		var body map[string]json.RawMessage
+		var topics []string
+		err := json.Unmarshal(rec.Body.Bytes(), &body)
+		if err == nil {
+			err = json.Unmarshal(body["topics"], &topics)
 		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 200 || body.Topics == nil || !slices.Equal(body.Topics, topics) {
-			t.Errorf("WriteTopics(%q): %d %s: %v", topics, rec.Code, rec.Body, err)
+		next, hasNext := body["next"]
+		if err != nil || rec.Code != 200 || topics == nil || !slices.Equal(topics, tt.topics) ||
+			hasNext != (tt.next != "") || hasNext && string(next) != `"`+tt.next+`"` {
+			t.Errorf("WriteTopics(%q, %v): %d %s: %v", tt.topics, tt.more, rec.Code, rec.Body, err)
 		}
 	}
 }

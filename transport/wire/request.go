@@ -80,3 +80,27 @@ func ParseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
 	}
 	return min(time.Duration(n)*time.Second, max), nil
 }
+
+// Page sizes of GET /v1/topics.
+const (
+	DefaultTopicsLimit = 1000
+	MaxTopicsLimit     = 10_000
+)
+
+var errLimit = ErrBadRequest.With(`"limit" must be a whole number, 1 or more`)
+
+// ParseLimit reads a listing's ?limit=N: def when absent, capped at max.
+func ParseLimit(q url.Values, def, max int) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s[0] != '-' {
+		return max, nil
+	}
+	if err != nil || n < 1 {
+		return 0, errLimit
+	}
+	return int(min(n, int64(max))), nil
+}

@@ -179,3 +179,34 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestParseLimit(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  int
+		bad   bool
+	}{
+		{"", 1000, false},
+		{"limit=", 1000, false},
+		{"limit=1", 1, false},
+		{"limit=10000", 10_000, false},
+		{"limit=10001", 10_000, false},
+		{"limit=99999999999999999999999", 10_000, false},
+		{"limit=0", 0, true},
+		{"limit=-1", 0, true},
+		{"limit=-99999999999999999999999", 0, true},
+		{"limit=1.5", 0, true},
+		{"limit=ten", 0, true},
+	} {
+		got, err := ParseLimit(query(t, tt.query), DefaultTopicsLimit, MaxTopicsLimit)
+		if tt.bad {
+			if e := Lookup(err); err == nil || e.Code != "bad_request" || e.Status != 400 || !strings.Contains(err.Error(), "limit") {
+				t.Errorf("ParseLimit(%s) = %v, %v; want bad_request", tt.query, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseLimit(%s) = %v, %v; want %v", tt.query, got, err, tt.want)
+		}
+	}
+}
