@@ -3,6 +3,7 @@ package transport
 import (
 	"container/heap"
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,77 +19,94 @@ import (
 // without wildcards is one lookup), and in a map by name, so that a new
 // update of a known topic is one lookup and an atomic swap.
 //
-// Readers take no lock: the trie's levels are sync.Maps and each topic's
-// value is an atomic pointer, so a snapshot that walks for long never holds
-// up the fan-out, and the fan-out never waits for a walk. mu serializes
-// the two writers that change the set of topics: the fan-out adding a
-// topic, the sweep forgetting them.
+// A walk holds no lock across its work: each topic's value is an atomic
+// pointer, and a node's children are copied out under that node's read
+// lock, so a snapshot that walks for long never holds up the fan-out.
+// mu guards byName and is held for writing only to add or remove a topic,
+// which the fan-out (adding) and the sweep (forgetting) do; a node's own
+// lock is held for writing only while a child is added or removed.
 type cache struct {
-	max    int        // the most topics kept
-	mu     sync.Mutex // held to add or remove a topic
-	byName sync.Map   // topic -> *entry
+	max    int // the most topics kept
+	mu     sync.RWMutex
+	byName map[string]*cnode
 	root   cnode
-	n      atomic.Int64
 }
 
-// entry is one topic's latest update.
-type entry struct {
-	topic string
-	node  *cnode
-	f     atomic.Pointer[wire.Frame] // nil once forgotten
-}
-
-// swap makes f the latest update; false when the entry was forgotten.
-func (e *entry) swap(f *wire.Frame) bool {
-	old := e.f.Load()
-	return old != nil && e.f.CompareAndSwap(old, f)
-}
-
-// cnode is one token of the trie: the topic that ends here, if any, and
-// the next tokens.
+// cnode is one token of the trie: the latest update of the topic that
+// ends here, if one does, and the next tokens.
 type cnode struct {
 	parent *cnode
 	tok    string
-	entry  atomic.Pointer[entry]
-	next   sync.Map // token -> *cnode
-	// kids counts next's entries, so that a walk passes a leaf without
-	// ranging over its empty map (which would allocate it).
-	kids atomic.Int32
+	f      atomic.Pointer[wire.Frame] // nil: no topic ends here
+	mu     sync.RWMutex               // guards next
+	next   map[string]*cnode          // made with the first child
+}
+
+// swap makes f the latest update of n's topic; false when n holds none
+// (it was forgotten).
+func (n *cnode) swap(f *wire.Frame) bool {
+	old := n.f.Load()
+	return old != nil && n.f.CompareAndSwap(old, f)
 }
 
 func (n *cnode) child(tok string) *cnode {
-	if c, ok := n.next.Load(tok); ok {
-		return c.(*cnode)
-	}
-	return nil
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.next[tok]
 }
 
-// each calls fn for every child until it returns false, and reports
-// whether it went through all of them.
-func (n *cnode) each(fn func(*cnode) bool) bool {
-	if n.kids.Load() == 0 {
-		return true
+// appendKids appends n's children to dst.
+func (n *cnode) appendKids(dst []*cnode) []*cnode {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, c := range n.next {
+		dst = append(dst, c)
 	}
-	all := true
-	n.next.Range(func(_, c any) bool {
-		all = fn(c.(*cnode))
-		return all
-	})
-	return all
+	return dst
 }
 
-func (n *cnode) leaf() bool { return n.kids.Load() == 0 }
+func (n *cnode) leaf() bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.next) == 0
+}
 
-func newCache(max int) *cache { return &cache{max: max} }
+// addChild makes a child for tok. Caller holds the cache's mu.
+func (n *cnode) addChild(tok string) *cnode {
+	c := &cnode{parent: n, tok: tok}
+	n.mu.Lock()
+	if n.next == nil {
+		n.next = make(map[string]*cnode)
+	}
+	n.next[tok] = c
+	n.mu.Unlock()
+	return c
+}
+
+// removeChild drops c. Caller holds the cache's mu.
+func (n *cnode) removeChild(c *cnode) {
+	n.mu.Lock()
+	delete(n.next, c.tok)
+	if len(n.next) == 0 {
+		n.next = nil
+	}
+	n.mu.Unlock()
+}
+
+func newCache(max int) *cache { return &cache{max: max, byName: make(map[string]*cnode)} }
 
 // len is how many topics the cache keeps.
-func (c *cache) len() int { return int(c.n.Load()) }
+func (c *cache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byName)
+}
 
-func (c *cache) lookup(topic string) *entry {
-	if e, ok := c.byName.Load(topic); ok {
-		return e.(*entry)
-	}
-	return nil
+// lookup returns the node of a known topic, or nil.
+func (c *cache) lookup(topic string) *cnode {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.byName[topic]
 }
 
 // known reports whether the cache keeps topic.
@@ -98,33 +116,28 @@ func (c *cache) known(topic string) bool { return c.lookup(topic) != nil }
 // the topic is new and the cache already keeps max topics: f is then not
 // kept. Only the fan-out stores, so updates of a topic come in order.
 func (c *cache) store(f *wire.Frame) bool {
-	if e := c.lookup(f.Topic); e != nil && e.swap(f) {
+	if n := c.lookup(f.Topic); n != nil && n.swap(f) {
 		return true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// Under mu an entry found is live: the sweep forgets under mu too.
-	if e := c.lookup(f.Topic); e != nil && e.swap(f) {
+	// Under mu a topic found is live: the sweep forgets under mu too.
+	if n := c.byName[f.Topic]; n != nil && n.swap(f) {
 		return true
 	}
-	if c.len() >= c.max {
+	if len(c.byName) >= c.max {
 		return false
 	}
 	n := &c.root
 	for tok := range strings.SplitSeq(f.Topic, ".") {
 		next := n.child(tok)
 		if next == nil {
-			next = &cnode{parent: n, tok: tok}
-			n.next.Store(tok, next)
-			n.kids.Add(1)
+			next = n.addChild(tok)
 		}
 		n = next
 	}
-	e := &entry{topic: f.Topic, node: n}
-	e.f.Store(f)
-	n.entry.Store(e)
-	c.byName.Store(f.Topic, e)
-	c.n.Add(1)
+	n.f.Store(f)
+	c.byName[f.Topic] = n
 	return true
 }
 
@@ -135,38 +148,34 @@ const forgetBatch = 256
 // forget drops every topic whose latest update has a sequence below seq,
 // and returns how many it dropped. A topic updated meanwhile stays.
 func (c *cache) forget(seq uint64) int {
-	var old []*entry
-	c.byName.Range(func(_, v any) bool {
-		e := v.(*entry)
-		if f := e.f.Load(); f != nil && f.Seq < seq {
-			old = append(old, e)
+	var old []*wire.Frame
+	w := walk{ctx: context.Background(), visit: func(f *wire.Frame) bool {
+		if f.Seq < seq {
+			old = append(old, f)
 		}
 		return true
-	})
-	n := 0
+	}}
+	w.below(&c.root)
+	dropped := 0
 	for batch := range slices.Chunk(old, forgetBatch) {
 		c.mu.Lock()
-		for _, e := range batch {
-			f := e.f.Load()
-			if f == nil || f.Seq >= seq || !e.f.CompareAndSwap(f, nil) {
-				continue
+		for _, f := range batch {
+			// Only if f is still the latest: the swap fails otherwise.
+			if n := c.byName[f.Topic]; n != nil && n.f.CompareAndSwap(f, nil) {
+				delete(c.byName, f.Topic)
+				c.prune(n)
+				dropped++
 			}
-			c.byName.Delete(e.topic)
-			e.node.entry.Store(nil)
-			c.prune(e.node)
-			c.n.Add(-1)
-			n++
 		}
 		c.mu.Unlock()
 	}
-	return n
+	return dropped
 }
 
 // prune drops n and its parents while they hold nothing. Caller holds mu.
 func (c *cache) prune(n *cnode) {
-	for n.parent != nil && n.entry.Load() == nil && n.leaf() {
-		n.parent.next.Delete(n.tok)
-		n.parent.kids.Add(-1)
+	for n.parent != nil && n.f.Load() == nil && n.leaf() {
+		n.parent.removeChild(n)
 		n = n.parent
 	}
 }
@@ -187,13 +196,16 @@ func (c *cache) match(ctx context.Context, patterns []string, visit func(*wire.F
 	return w.err
 }
 
-// walk is one match over the trie. states holds, level by level, what is
-// left of the patterns still alive at each node on the path: a node's
-// states are states[lo:hi], and its children's are appended after them.
+// walk is one pass over the trie. Two stacks hold what the nodes on the
+// path need, each node's share appended after its parent's and dropped
+// when it is done: states, what is left of the patterns still alive at
+// each node (a node's are states[lo:hi]); kids, the children of each node
+// being gone through, copied out of it.
 type walk struct {
 	ctx    context.Context
 	visit  func(*wire.Frame) bool
 	states []string
+	kids   []*cnode
 	steps  int
 	err    error
 }
@@ -216,14 +228,21 @@ func (w *walk) node(n *cnode, lo, hi int) bool {
 			star = true
 		}
 	}
-	if here && !w.entry(n.entry.Load()) {
+	if here && !w.frame(n) {
 		return false
 	}
 	if below {
-		return n.each(w.all) // every topic below n matches
+		return w.below(n) // every topic below n matches
 	}
 	if star {
-		return n.each(func(c *cnode) bool { return w.child(c, lo, hi) })
+		klo := len(w.kids)
+		w.kids = n.appendKids(w.kids)
+		more := true
+		for i := klo; i < len(w.kids) && more; i++ {
+			more = w.child(w.kids[i], lo, hi)
+		}
+		w.dropKids(klo)
+		return more
 	}
 	for i, p := range w.states[lo:hi] {
 		tok, _, _ := strings.Cut(p, ".")
@@ -265,25 +284,41 @@ func (w *walk) child(c *cnode, lo, hi int) bool {
 	return more
 }
 
-// all visits n's topic and every topic below it.
-func (w *walk) all(n *cnode) bool {
-	return w.tick() && w.entry(n.entry.Load()) && n.each(w.all)
+// below visits every topic below n.
+func (w *walk) below(n *cnode) bool {
+	klo := len(w.kids)
+	w.kids = n.appendKids(w.kids)
+	more := true
+	for i := klo; i < len(w.kids) && more; i++ {
+		c := w.kids[i]
+		more = w.tick() && w.frame(c) && w.below(c)
+	}
+	w.dropKids(klo)
+	return more
+}
+
+// dropKids ends the children copied from lo on.
+func (w *walk) dropKids(lo int) {
+	clear(w.kids[lo:])
+	w.kids = w.kids[:lo]
 }
 
 // tick counts a node visited and reports whether to go on: false once
-// the context has ended, which it looks at every matchCheck nodes.
+// the context has ended, which it looks at every matchCheck nodes. A long
+// walk yields there too, so that the goroutines an update passes through
+// on its way to subscribers, when the network wakes them, find a CPU
+// sooner than the scheduler's 10 ms turns would give them.
 func (w *walk) tick() bool {
 	if w.steps++; w.steps%matchCheck == 0 {
 		w.err = w.ctx.Err()
+		runtime.Gosched()
 	}
 	return w.err == nil
 }
 
-func (w *walk) entry(e *entry) bool {
-	if e == nil {
-		return true
-	}
-	if f := e.f.Load(); f != nil {
+// frame visits n's topic, if one ends there.
+func (w *walk) frame(n *cnode) bool {
+	if f := n.f.Load(); f != nil {
 		return w.visit(f)
 	}
 	return true
@@ -294,8 +329,8 @@ func (w *walk) entry(e *entry) bool {
 // over the known topics, whatever the page.
 func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
 	page := make(topHeap, 0, min(limit+1, c.len()+1))
-	c.byName.Range(func(k, _ any) bool {
-		t := k.(string)
+	w := walk{ctx: context.Background(), visit: func(f *wire.Frame) bool {
+		t := f.Topic
 		if t <= after || !strings.HasPrefix(t, prefix) {
 			return true
 		}
@@ -306,7 +341,8 @@ func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
 			heap.Fix(&page, 0)
 		}
 		return true
-	})
+	}}
+	w.below(&c.root)
 	slices.Sort(page)
 	if len(page) > limit {
 		return page[:limit], true

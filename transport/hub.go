@@ -62,6 +62,7 @@ type Hub struct {
 	waiters  waiters
 	sessions *registry
 
+	walks      chan struct{} // a slot per snapshot walk running (snapshot.go)
 	sweepEvery time.Duration // how often forgotten topics are swept
 	full       fullCache     // the fan-out's: warns of topics not kept
 }
@@ -80,6 +81,7 @@ func New(src Source, opts Options) *Hub {
 		ring:       newRing(opts.RingSize),
 		loaded:     make(chan struct{}),
 		sessions:   newRegistry(),
+		walks:      make(chan struct{}, walkers()),
 		sweepEvery: sweepEvery,
 	}
 }

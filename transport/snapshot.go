@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -102,9 +103,21 @@ func tooMany(max int) error {
 	return fmt.Errorf("%w: more than %d topics match; narrow the patterns", wire.ErrTooManyMatches, max)
 }
 
+// walkers bounds the walks that run at once, so that however many clients
+// ask for snapshots together, the fan-out keeps CPUs of its own: half of
+// them, and at least one walk.
+func walkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // walkCache gathers the latest values of the patterns, without the hub
-// lock, current at some position at or after g.pos that catchUp finds.
+// lock, current at some position at or after g.pos that catchUp finds. It
+// waits for its turn among the walkers.
 func (h *Hub) walkCache(ctx context.Context, patterns []string) (*gathered, error) {
+	select {
+	case h.walks <- struct{}{}:
+		defer func() { <-h.walks }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	g := &gathered{patterns: patterns, max: h.opts.MaxSnapshot, pos: h.head.Load()}
 	if err := h.cache.match(ctx, patterns, g.add); err != nil {
 		return nil, err

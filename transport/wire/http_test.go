@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/tickerd/tickerd/message"
@@ -101,6 +102,23 @@ func TestWriteSnapshot(t *testing.T) {
 	WriteSnapshot(rec, c, nil)
 	if m := decode(t, rec.Body.Bytes()); fmt.Sprint(m["items"]) != "[]" || m["items"] == nil {
 		t.Errorf("empty snapshot: %s", rec.Body)
+	}
+
+	// A snapshot larger than a chunk is written in pieces, whole, and as
+	// long as it says.
+	items = nil
+	for i := range 3000 {
+		items = append(items, update(fmt.Sprintf("t.%d", i), uint64(i+1), `{"x":1}`))
+	}
+	for _, n := range []int{0, 1, 2, 3000} {
+		rec = httptest.NewRecorder()
+		WriteSnapshot(rec, c, items[:n])
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Items) != n {
+			t.Fatalf("snapshot of %d: %v, %d items", n, err, len(body.Items))
+		}
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+			t.Errorf("snapshot of %d: Content-Length %s, body %d bytes", n, cl, rec.Body.Len())
+		}
 	}
 }
 
