@@ -74,7 +74,11 @@ func topics(hub *transport.Hub) http.HandlerFunc {
 			wire.WriteError(w, err)
 			return
 		}
-		page, more := hub.Topics(prefix, after, limit)
+		page, more, err := hub.Topics(r.Context(), prefix, after, limit)
+		if err != nil {
+			wire.WriteError(w, err)
+			return
+		}
 		wire.WriteTopics(w, page, more)
 	}
 }

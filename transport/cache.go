@@ -326,8 +326,17 @@ func (w *walk) frame(n *cnode) bool {
 
 // topics returns, sorted, the first limit known topics that start with
 // prefix and sort after after, and whether more follow. It costs one pass
-// over the known topics, whatever the page.
+// over the topics below the prefix's whole tokens ("sports.nba.g1" looks
+// under sports.nba), whatever the page.
 func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
+	n := &c.root
+	if i := strings.LastIndexByte(prefix, '.'); i >= 0 {
+		for tok := range strings.SplitSeq(prefix[:i], ".") {
+			if n = n.child(tok); n == nil {
+				return []string{}, false
+			}
+		}
+	}
 	page := make(topHeap, 0, min(limit+1, c.len()+1))
 	w := walk{ctx: context.Background(), visit: func(f *wire.Frame) bool {
 		t := f.Topic
@@ -342,7 +351,7 @@ func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
 		}
 		return true
 	}}
-	w.below(&c.root)
+	w.below(n)
 	slices.Sort(page)
 	if len(page) > limit {
 		return page[:limit], true

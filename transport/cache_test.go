@@ -213,7 +213,7 @@ func TestCacheTopicsPages(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	for _, prefix := range []string{"", "b", "b.", "zz"} {
+	for _, prefix := range []string{"", "b", "b.", "b.a", "b-x.c_", "A.b.", "zz", "zz.a"} {
 		var wantP []string
 		for _, topic := range want {
 			if strings.HasPrefix(topic, prefix) {

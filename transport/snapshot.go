@@ -108,16 +108,25 @@ func tooMany(max int) error {
 // them, and at least one walk.
 func walkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// walkCache gathers the latest values of the patterns, without the hub
-// lock, current at some position at or after g.pos that catchUp finds. It
-// waits for its turn among the walkers.
-func (h *Hub) walkCache(ctx context.Context, patterns []string) (*gathered, error) {
+// walking waits for a turn among the walkers; done ends it.
+func (h *Hub) walking(ctx context.Context) (done func(), err error) {
 	select {
 	case h.walks <- struct{}{}:
-		defer func() { <-h.walks }()
+		return func() { <-h.walks }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// walkCache gathers the latest values of the patterns, unsorted, without
+// the hub lock, current at some position at or after g.pos that catchUp
+// finds.
+func (h *Hub) walkCache(ctx context.Context, patterns []string) (*gathered, error) {
+	done, err := h.walking(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	g := &gathered{patterns: patterns, max: h.opts.MaxSnapshot, pos: h.head.Load()}
 	if err := h.cache.match(ctx, patterns, g.add); err != nil {
 		return nil, err
@@ -125,7 +134,6 @@ func (h *Hub) walkCache(ctx context.Context, patterns []string) (*gathered, erro
 	if g.over {
 		return nil, tooMany(g.max)
 	}
-	g.sort()
 	return g, nil
 }
 
@@ -168,6 +176,7 @@ func (h *Hub) snapshot(ctx context.Context, patterns []string, commit func(*gath
 		if err != nil {
 			return nil, err
 		}
+		g.sort()
 		// Only updates the fan-out has routed may be in a subscription's
 		// snapshot: one it has yet to route goes to the subscriber live.
 		limit := uint64(math.MaxUint64)

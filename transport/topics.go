@@ -80,9 +80,16 @@ func (h *Hub) Fits(updates []message.Update) error {
 }
 
 // Topics returns, sorted, the first limit known topics that start with
-// prefix and sort after after, and whether more follow.
-func (h *Hub) Topics(prefix, after string, limit int) ([]string, bool) {
-	return h.cache.topics(prefix, after, limit)
+// prefix and sort after after, and whether more follow. Its walk of the
+// topics takes a turn among the snapshots' walkers.
+func (h *Hub) Topics(ctx context.Context, prefix, after string, limit int) ([]string, bool, error) {
+	done, err := h.walking(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer done()
+	page, more := h.cache.topics(prefix, after, limit)
+	return page, more, nil
 }
 
 // fullWarnEvery spaces the warnings that the cache is full.

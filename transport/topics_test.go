@@ -54,7 +54,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 func allTopics(h *Hub) []string {
-	page, _ := h.Topics("", "", 1<<20)
+	page, _, _ := h.Topics(context.Background(), "", "", 1<<20)
 	return page
 }
 
