@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"testing"
 
@@ -105,5 +106,54 @@ func BenchmarkSnapshotMatch(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkCacheMemory reports the heap one known topic costs the cache
+// beyond its latest update, against the map it replaced, over the 50k
+// topics of BenchmarkSnapshotMatch.
+//
+//	go test -run XXX -bench CacheMemory ./transport/
+func BenchmarkCacheMemory(b *testing.B) {
+	topics := benchTopics()
+	frames := make([]*wire.Frame, len(topics))
+	for i, topic := range topics {
+		frames[i] = frame(topic, uint64(i+1))
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for _, impl := range []struct {
+		name  string
+		build func() any
+	}{
+		{"trie", func() any {
+			c := newCache(len(frames))
+			for _, f := range frames {
+				c.store(f)
+			}
+			return c
+		}},
+		{"map", func() any {
+			m := make(map[string]*wire.Frame, len(frames))
+			for _, f := range frames {
+				m[f.Topic] = f
+			}
+			return m
+		}},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			var bytes uint64
+			for b.Loop() {
+				before := heap()
+				kept := impl.build()
+				bytes += heap() - before
+				runtime.KeepAlive(kept)
+			}
+			b.ReportMetric(float64(bytes)/float64(b.N)/float64(len(frames)), "B/topic")
+		})
 	}
 }
