@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -262,6 +263,75 @@ func TestTopics(t *testing.T) {
 		}
 	}
 	get(t, base+"/v1/topics?prefix="+strings.Repeat("s", 256)).wantError(t, http.StatusBadRequest, "bad_topic")
+	get(t, base+"/v1/topics?after="+strings.Repeat("s", 256)).wantError(t, http.StatusBadRequest, "bad_topic")
+	for _, limit := range []string{"0", "-1", "x", "1.5"} {
+		get(t, base+"/v1/topics?limit="+limit).wantError(t, http.StatusBadRequest, "bad_request")
+	}
+}
+
+// /v1/topics pages with limit and after; "next" names the last topic of a
+// page when more follow, and is what after takes.
+func TestTopicsPages(t *testing.T) {
+	g := newGateway(t, transport.Options{})
+	base := g.serve(api.Options{})
+	var body strings.Builder
+	var want []string
+	for i := range 25 {
+		topic := fmt.Sprintf("t.%02d", i)
+		want = append(want, topic)
+		fmt.Fprintf(&body, `{"topic":%q,"kind":"state","data":1}`+"\n", topic)
+	}
+	publish(t, base, body.String()+`{"topic":"u.1","kind":"state","data":1}`)
+	type page struct {
+		Topics []string `json:"topics"`
+		Next   *string  `json:"next"`
+	}
+	var got []string
+	after := ""
+	for pages := 1; ; pages++ {
+		var p page
+		get(t, base+"/v1/topics?prefix=t.&limit=10&after="+after).decode(t, &p)
+		got = append(got, p.Topics...)
+		if p.Next == nil {
+			if pages != 3 || len(p.Topics) != 5 {
+				t.Errorf("last page %d: %q", pages, p.Topics)
+			}
+			break
+		}
+		if len(p.Topics) != 10 || *p.Next != p.Topics[9] || pages > 3 {
+			t.Fatalf("page %d: %q next %q", pages, p.Topics, *p.Next)
+		}
+		after = *p.Next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages held %q", got)
+	}
+	// The default page is 1000 topics; a limit past 10,000 is 10,000.
+	var p page
+	get(t, base+"/v1/topics?limit=1000000").decode(t, &p)
+	if len(p.Topics) != 26 || p.Next != nil {
+		t.Errorf("one page of everything: %q, next %v", p.Topics, p.Next)
+	}
+}
+
+// The REST snapshot holds at most MaxSnapshot topics and MaxTopics
+// patterns.
+func TestSnapshotLimits(t *testing.T) {
+	g := newGateway(t, transport.Options{MaxSnapshot: 3, MaxTopics: 4})
+	base := g.serve(api.Options{})
+	publish(t, base, `[{"topic":"a.1","kind":"state","data":1},{"topic":"a.2","kind":"state","data":1},
+{"topic":"a.3","kind":"state","data":1},{"topic":"a.4","kind":"state","data":1}]`)
+	if s := snapshot(t, base, "a.1,a.2,a.3"); len(s.Items) != 3 {
+		t.Errorf("three of three: %+v", s)
+	}
+	for _, topics := range []string{"%3E", "a.*", "a.1,a.2,a.3,a.4"} {
+		r := get(t, base+"/v1/snapshot?topics="+topics)
+		r.wantError(t, http.StatusBadRequest, "too_many_matches")
+		if !strings.Contains(r.message(t), "more than 3") {
+			t.Errorf("message %q", r.message(t))
+		}
+	}
+	get(t, base+"/v1/snapshot?topics=b.1,b.2,b.3,b.4,b.5").wantError(t, http.StatusBadRequest, "too_many_topics")
 }
 
 func TestRouting(t *testing.T) {

@@ -52,15 +52,21 @@ func snapshot(hub *transport.Hub) http.HandlerFunc {
 	}
 }
 
-// topics serves GET /v1/topics?prefix=p: {"topics":["stocks.AAPL",..]}.
+// topics serves GET /v1/topics?prefix=p&after=t&limit=n, a page of the
+// known topics: {"topics":["stocks.AAPL",..],"next":"stocks.AAPL"}.
 func topics(hub *transport.Hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		prefix, err := wire.ParsePrefix(r.URL.RawQuery)
+		pg, err := wire.ParseTopicsPage(r.URL.RawQuery)
 		if err != nil {
 			wire.WriteError(w, err)
 			return
 		}
-		wire.WriteTopics(w, hub.Topics(prefix))
+		page, more, err := hub.Topics(r.Context(), pg.Prefix, pg.After, pg.Limit)
+		if err != nil {
+			wire.WriteError(w, err)
+			return
+		}
+		wire.WriteTopics(w, page, more)
 	}
 }
 
@@ -69,7 +75,8 @@ func topics(hub *transport.Hub) http.HandlerFunc {
 const publishVisible = 2 * time.Second
 
 // publish serves POST /v1/publish: one update, an array, or NDJSON. The
-// body is validated whole before anything is published. It answers
+// body is validated whole, and its new topics counted against the hub's
+// capacity, before anything is published. It answers
 // {"published":N,"cursor":C}, C the position after the last update, once
 // this gateway has routed it: a snapshot read after the publish returns
 // holds what was published.
@@ -78,6 +85,10 @@ func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.Hand
 		updates, err := feed.DecodeUpdates(r.Body, time.Now())
 		if err != nil {
 			wire.WriteError(w, bodyError(err))
+			return
+		}
+		if err := hub.Fits(updates); err != nil {
+			wire.WriteError(w, err)
 			return
 		}
 		pctx, cancel := context.WithTimeout(r.Context(), timeout)

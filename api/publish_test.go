@@ -191,3 +191,21 @@ func newRecorder(h http.Handler, method, path string, header http.Header, body s
 	h.ServeHTTP(rec, req)
 	return rec
 }
+
+// A body that would take the gateway past MaxKnownTopics is refused whole
+// with 507; one of known topics still publishes at the cap.
+func TestPublishTopicCapacity(t *testing.T) {
+	g := newGateway(t, transport.Options{MaxKnownTopics: 2})
+	base := g.serve(api.Options{})
+	publish(t, base, `{"topic":"a.1","kind":"state","data":1}`)
+	r := do(t, "POST", base+"/v1/publish", bearer("Bearer "+token),
+		strings.NewReader(`[{"topic":"a.1","kind":"state","data":2},{"topic":"a.2","kind":"state","data":2},{"topic":"a.3","kind":"state","data":2}]`))
+	r.wantError(t, http.StatusInsufficientStorage, "topic_capacity")
+	if s := snapshot(t, base, "a.*"); len(s.Items) != 1 || string(s.Items[0].Data) != "1" {
+		t.Errorf("a refused body published: %+v", s.Items)
+	}
+	publish(t, base, `[{"topic":"a.1","kind":"state","data":3},{"topic":"a.2","kind":"state","data":3}]`)
+	publish(t, base, `{"topic":"a.2","kind":"state","data":4}`)
+	do(t, "POST", base+"/v1/publish", bearer("Bearer "+token), strings.NewReader(`{"topic":"a.3","kind":"state","data":1}`)).
+		wantError(t, http.StatusInsufficientStorage, "topic_capacity")
+}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tickerd/tickerd/transport/wire"
@@ -79,7 +80,20 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 	}
 	// req passed Admit, and a new session holds no pattern yet: all of
 	// its patterns are fresh and within the limit.
-	s.fail(h.start(ctx, s, req.Patterns, req.From))
+	err := h.start(ctx, s, req.Patterns, req.From, nil)
+	if errors.Is(err, wire.ErrTooManyMatches) {
+		// The topics grew past the snapshot limit since Admit, or a
+		// reset's snapshot would pass it: a connection that takes
+		// commands is told and stays for others; a stream of these
+		// patterns alone ends with it.
+		if info.MaxFrame > 0 {
+			s.Refuse(err)
+		} else {
+			s.end(err)
+		}
+		return
+	}
+	s.fail(err)
 }
 
 // Command carries out one client command and queues its answer: an ack,
@@ -116,10 +130,12 @@ func (s *Session) Command(ctx context.Context, raw []byte) {
 		s.send(wire.ErrorFrame(cmd.ID, err))
 		return
 	}
-	// The ack goes first so that it comes before the snapshot or replay.
-	s.send(wire.AckFrame(cmd.ID))
-	if s.Err() != nil {
-		return // the ack did not fit: nothing more to serve
+	// The ack comes before the snapshot or replay; a snapshot past its
+	// limit answers the command in its place.
+	err = h.start(ctx, s, fresh, cmd.From, wire.AckFrame(cmd.ID))
+	if errors.Is(err, wire.ErrTooManyMatches) {
+		s.send(wire.ErrorFrame(cmd.ID, err))
+		return
 	}
-	s.fail(h.start(ctx, s, fresh, cmd.From))
+	s.fail(err)
 }

@@ -46,8 +46,9 @@ type Hub struct {
 
 	// mu orders routing against subscribing. The fan-out holds the read
 	// lock while it stores an update and queues it on the sessions that
-	// match; a subscription takes the write lock to read the latest values
-	// and register its patterns in one step, so that nothing falls between
+	// match; a subscription reads the latest values without it, then takes
+	// the write lock to bring them up to the head and register its
+	// patterns in one step (snapshot.go), so that nothing falls between
 	// the two and nothing is queued twice. Session.last and Session.subs
 	// are guarded by it.
 	mu      sync.RWMutex
@@ -63,22 +64,29 @@ type Hub struct {
 
 	waiters  waiters
 	sessions *registry
+
+	walks      chan struct{} // a slot per snapshot walk running (snapshot.go)
+	sweepEvery time.Duration // how often forgotten topics are swept
+	full       fullCache     // the fan-out's: warns of topics not kept
 }
 
 // New returns a hub over src.
 func New(src Source, opts Options) *Hub {
 	opts = opts.withDefaults()
+	c := newCache(opts.MaxKnownTopics)
 	return &Hub{
-		src:      src,
-		opts:     opts,
-		epoch:    src.Epoch(),
-		metrics:  newMetrics(opts.Registerer),
-		index:    newIndex(),
-		cache:    newCache(),
-		ring:     newRing(opts.RingSize, opts.RingBytes),
-		replays:  newSlots(opts.MaxReplays),
-		loaded:   make(chan struct{}),
-		sessions: newRegistry(),
+		src:        src,
+		opts:       opts,
+		epoch:      src.Epoch(),
+		metrics:    newMetrics(opts.Registerer, c.len),
+		index:      newIndex(),
+		cache:      c,
+		ring:       newRing(opts.RingSize, opts.RingBytes),
+		replays:    newSlots(opts.MaxReplays),
+		loaded:     make(chan struct{}),
+		sessions:   newRegistry(),
+		walks:      make(chan struct{}, walkers()),
+		sweepEvery: sweepEvery,
 	}
 }
 
@@ -89,8 +97,12 @@ func (h *Hub) Epoch() uint64 { return h.epoch }
 func (h *Hub) Loaded() <-chan struct{} { return h.loaded }
 
 // Run follows the source until ctx ends, and follows again from where it
-// was when the source fails.
+// was when the source fails. Once loaded, it also forgets the topics that
+// retention dropped, every sweepEvery.
 func (h *Hub) Run(ctx context.Context) error {
+	var sweeping sync.WaitGroup
+	defer sweeping.Wait()
+	sweeping.Go(func() { h.sweepLoop(ctx) })
 	var once sync.Once
 	caughtUp := func(floor uint64) {
 		once.Do(func() {
@@ -129,7 +141,7 @@ func (h *Hub) deliver(u message.Update) {
 		h.ring.add(f)
 	}
 	h.mu.RLock()
-	h.cache.store(f)
+	kept := h.cache.store(f)
 	h.head.Store(f.Seq)
 	h.matched = h.index.match(f.Topic, h.matched[:0])
 	var queued, merged, slow int
@@ -154,6 +166,9 @@ func (h *Hub) deliver(u message.Update) {
 	}
 	h.mu.RUnlock()
 	clear(h.matched) // hold no session past its update
+	if !kept {
+		h.full.notKept(h, f.Topic)
+	}
 	h.metrics.delivered(queued, merged, slow)
 	h.waiters.release(f.Seq)
 }
@@ -190,24 +205,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // SessionCount reports how many sessions are open.
 func (h *Hub) SessionCount() int { return h.sessions.count() }
-
-// Topics returns the known topics that start with prefix, sorted.
-func (h *Hub) Topics(prefix string) []string { return h.cache.topics(prefix) }
-
-// Snapshot returns the latest update of every topic matching the patterns,
-// sorted by topic, and the position they are current at, if p may read
-// them.
-func (h *Hub) Snapshot(ctx context.Context, p Principal, patterns []string) (message.Cursor, []*wire.Frame, error) {
-	if err := h.authorize(ctx, p, patterns); err != nil {
-		return message.Cursor{}, nil, err
-	}
-	if err := h.waitLoaded(ctx); err != nil {
-		return message.Cursor{}, nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return message.Cursor{Epoch: h.epoch, Seq: h.head.Load()}, h.cache.latest(patterns), nil
-}
 
 func (h *Hub) waitLoaded(ctx context.Context) error {
 	select {

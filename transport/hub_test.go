@@ -74,7 +74,7 @@ func TestSlowConsumer(t *testing.T) {
 	defer slow.Close()
 	defer fast.Close()
 	for _, s := range []pulledSession{slow, fast} {
-		if err := h.start(ctx, s.Session, []string{"stocks.>", "events"}, nil); err != nil {
+		if err := h.start(ctx, s.Session, []string{"stocks.>", "events"}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

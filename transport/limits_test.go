@@ -196,7 +196,7 @@ func TestMaxReplayResets(t *testing.T) {
 
 	far := pulled(h, 1000)
 	defer far.Close()
-	if err := h.start(ctx, far.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch, Seq: n - maxReplay - 1}); err != nil {
+	if err := h.start(ctx, far.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch, Seq: n - maxReplay - 1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	seqs, snap := takeReplay(t, far)
@@ -209,7 +209,7 @@ func TestMaxReplayResets(t *testing.T) {
 
 	near := pulled(h, 1000)
 	defer near.Close()
-	if err := h.start(ctx, near.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch, Seq: n - maxReplay}); err != nil {
+	if err := h.start(ctx, near.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch, Seq: n - maxReplay}, nil); err != nil {
 		t.Fatal(err)
 	}
 	seqs, snap = takeReplay(t, near)
@@ -233,7 +233,7 @@ func TestReplaysCapped(t *testing.T) {
 		sessions[i] = pulled(h, 1000)
 		defer sessions[i].Close()
 		go func() {
-			errs <- h.start(context.Background(), sessions[i].Session, []string{"e"}, &message.Cursor{Epoch: h.epoch})
+			errs <- h.start(context.Background(), sessions[i].Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}, nil)
 		}()
 	}
 	for range resumes {
@@ -266,12 +266,14 @@ func TestReplaySlotNotHeldWhileWaiting(t *testing.T) {
 	stalled := pulled(h, 4)
 	defer stalled.Close()
 	stalledErr := make(chan error, 1)
-	go func() { stalledErr <- h.start(ctx, stalled.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}) }()
+	go func() {
+		stalledErr <- h.start(ctx, stalled.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}, nil)
+	}()
 	<-stalled.Wake() // it has read a page and waits for room
 
 	other := pulled(h, 1000)
 	defer other.Close()
-	if err := h.start(ctx, other.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}); err != nil {
+	if err := h.start(ctx, other.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}, nil); err != nil {
 		t.Fatal(err)
 	}
 	seqs, _ := takeReplay(t, other)
@@ -287,7 +289,7 @@ func TestReplaySlotNotHeldWhileWaiting(t *testing.T) {
 	busy := pulled(h, 1000)
 	defer busy.Close()
 	busy.replayWait = 50 * time.Millisecond
-	err := h.start(ctx, busy.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch})
+	err := h.start(ctx, busy.Session, []string{"e"}, &message.Cursor{Epoch: h.epoch}, nil)
 	<-h.replays
 	if !errors.Is(err, wire.ErrOverloaded) {
 		t.Fatalf("resume with no slot: %v, want overloaded", err)

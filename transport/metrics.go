@@ -11,9 +11,13 @@ type metrics struct {
 	slow        prometheus.Counter
 	sessions    *prometheus.GaugeVec
 	openedTotal *prometheus.CounterVec
+	topics      prometheus.GaugeFunc
+	forgotten   prometheus.Counter
+	notKept     prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics makes the hub's series; topics counts the known topics.
+func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 	m := &metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_updates_received_total",
@@ -43,9 +47,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tickerd_sessions_opened_total",
 			Help: "Subscriber sessions opened, by transport (a long poll is one).",
 		}, []string{"transport"}),
+		topics: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tickerd_topics",
+			Help: "Topics the hub keeps a latest value of (at most --max-known-topics).",
+		}, func() float64 { return float64(topics()) }),
+		forgotten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_topics_forgotten_total",
+			Help: "Topics forgotten because retention dropped their latest update from the stream.",
+		}),
+		notKept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_topics_not_kept_total",
+			Help: "Updates of new topics routed live but not kept, because the hub keeps --max-known-topics topics already.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.openedTotal)
+		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.openedTotal,
+			m.topics, m.forgotten, m.notKept)
 	}
 	return m
 }

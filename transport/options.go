@@ -33,6 +33,15 @@ type Options struct {
 	// MaxTopics bounds the patterns one session may subscribe to.
 	// Default 100.
 	MaxTopics int
+	// MaxSnapshot bounds the topics one snapshot holds: the REST snapshot
+	// and the one a subscription starts with. Patterns that match more
+	// are refused with wire.ErrTooManyMatches. Default 10,000.
+	MaxSnapshot int
+	// MaxKnownTopics bounds the topics the hub keeps a latest value of.
+	// Past it a publish that would add topics is refused (Hub.Fits), and
+	// updates of new topics that arrive from the stream anyway are routed
+	// live but not kept. Default 100,000.
+	MaxKnownTopics int
 	// Logger receives the hub's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Registerer, when set, gets the hub's Prometheus metrics.
@@ -47,6 +56,9 @@ const (
 	DefaultQueueSize = 256
 	DefaultRingSize  = 65_536
 	DefaultMaxTopics = 100
+
+	DefaultMaxSnapshot    = 10_000
+	DefaultMaxKnownTopics = 100_000
 )
 
 // Defaults of the bounds on resuming: the ring's bytes and a replay's
@@ -75,6 +87,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxTopics <= 0 {
 		o.MaxTopics = DefaultMaxTopics
+	}
+	if o.MaxSnapshot <= 0 {
+		o.MaxSnapshot = DefaultMaxSnapshot
+	}
+	if o.MaxKnownTopics <= 0 {
+		o.MaxKnownTopics = DefaultMaxKnownTopics
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -142,8 +142,7 @@ func (h *Hub) reset(ctx context.Context, s *Session, patterns []string) error {
 	if err := s.waitRoom(ctx); err != nil {
 		return err
 	}
-	h.attach(s, patterns, true)
-	return nil
+	return h.attach(ctx, s, patterns, true, nil)
 }
 
 // finishResume queues what the ring got since the last look and registers

@@ -7,16 +7,23 @@ import (
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// Admit checks, before anything streams, that a request for patterns is
-// within the topic limit and that p may read them. Transports call it
-// before Hub.Connect, so that a refusal is an HTTP error rather than the
-// end of a stream, and Connect subscribes what it admitted without asking
-// again. Later subscribe commands are admitted one by one.
-func (h *Hub) Admit(ctx context.Context, p Principal, patterns []string) error {
-	if len(patterns) > h.opts.MaxTopics {
+// Admit checks, before anything streams, that req is within the topic
+// limit, that p may read its patterns and, when it starts with a snapshot,
+// that the snapshot is within its limit. Transports call it before
+// Hub.Connect, so that a refusal is an HTTP error rather than the end of a
+// stream, and Connect subscribes what it admitted without asking again.
+// Later subscribe commands are admitted one by one.
+func (h *Hub) Admit(ctx context.Context, p Principal, req wire.Request) error {
+	if len(req.Patterns) > h.opts.MaxTopics {
 		return wire.TooManyTopics(h.opts.MaxTopics)
 	}
-	return h.authorize(ctx, p, patterns)
+	if err := h.authorize(ctx, p, req.Patterns); err != nil {
+		return err
+	}
+	if req.From == nil && len(req.Patterns) > 0 {
+		return h.checkSnapshot(ctx, req.Patterns)
+	}
+	return nil
 }
 
 // MaxTopics is the most patterns one session may hold: request parsers
@@ -55,32 +62,48 @@ func (h *Hub) admit(ctx context.Context, s *Session, patterns []string) ([]strin
 // from nil: a snapshot of their latest values, then live updates. With
 // from: every update after it on those topics, in order, then live
 // updates; or, when from is of an earlier stream or past retention, a
-// snapshot with reset set.
-func (h *Hub) start(ctx context.Context, s *Session, fresh []string, from *message.Cursor) error {
+// snapshot with reset set. ack, when not nil, is queued first: the answer
+// to the command that asked. A snapshot without from is read before the
+// ack, so that wire.ErrTooManyMatches answers the command instead, and
+// nothing is queued.
+func (h *Hub) start(ctx context.Context, s *Session, fresh []string, from *message.Cursor, ack *wire.Frame) error {
 	if len(fresh) == 0 {
+		if ack != nil {
+			s.send(ack)
+		}
 		return nil
 	}
 	if err := h.waitLoaded(ctx); err != nil {
 		return err
 	}
 	if from == nil {
-		h.attach(s, fresh, false)
-		return nil
+		return h.attach(ctx, s, fresh, false, ack)
+	}
+	if ack != nil {
+		s.send(ack)
+		if err := s.Err(); err != nil {
+			return err // the ack did not fit: nothing more to serve
+		}
 	}
 	return h.resume(ctx, s, fresh, *from)
 }
 
-// attach registers patterns and queues their snapshot in one step.
-func (h *Hub) attach(s *Session, patterns []string, reset bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s.removed {
-		return // closed meanwhile: its position must not move
-	}
-	head := h.head.Load()
-	s.send(wire.SnapshotFrame(message.Cursor{Epoch: h.epoch, Seq: head}, reset, h.cache.latest(patterns)))
-	h.indexAll(s, patterns)
-	s.last = max(s.last, head)
+// attach queues a snapshot of the patterns and registers them, so that
+// the fan-out takes over exactly where the snapshot ends (snapshot.go).
+// ack, when not nil, is queued just before the snapshot.
+func (h *Hub) attach(ctx context.Context, s *Session, patterns []string, reset bool, ack *wire.Frame) error {
+	_, err := h.snapshot(ctx, patterns, func(g *gathered) {
+		if s.removed {
+			return // closed meanwhile: its position must not move
+		}
+		if ack != nil {
+			s.send(ack)
+		}
+		s.send(wire.SnapshotFrame(message.Cursor{Epoch: h.epoch, Seq: g.pos}, reset, g.items))
+		h.indexAll(s, patterns)
+		s.last = max(s.last, g.pos)
+	})
+	return err
 }
 
 // indexAll registers the patterns of s it does not have. Caller holds mu

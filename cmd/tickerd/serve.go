@@ -52,6 +52,8 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.Uint64Var(&cfg.Hub.MaxReplay, "max-replay", transport.DefaultMaxReplay, "furthest behind the newest update a cursor may resume, in updates; further back gets a reset snapshot")
 	fs.IntVar(&cfg.Hub.MaxReplays, "max-replays", transport.DefaultMaxReplays, "resumes that read JetStream at once; others wait for one to finish a page")
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", transport.DefaultMaxTopics, "most patterns one connection may subscribe to")
+	fs.IntVar(&cfg.Hub.MaxSnapshot, "max-snapshot", transport.DefaultMaxSnapshot, "most topics one snapshot holds (REST, or a subscription's first); more is too_many_matches")
+	fs.IntVar(&cfg.Hub.MaxKnownTopics, "max-known-topics", transport.DefaultMaxKnownTopics, "most topics the gateway keeps a latest value of; a publish adding more is topic_capacity")
 	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", ws.DefaultMaxFrame, "largest message a client may send, bytes")
 	fs.Float64Var(&cfg.WebSocket.CommandRate, "command-rate", ws.DefaultCommandRate, "WebSocket commands a connection may send per second; faster ones are read later; negative: no limit")

@@ -87,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timeout, err = wire.ParseTimeout(q, h.opts.DefaultTimeout, h.opts.MaxTimeout)
 	}
 	if err == nil {
-		err = h.hub.Admit(r.Context(), p, req.Patterns)
+		err = h.hub.Admit(r.Context(), p, req)
 	}
 	if err != nil {
 		wire.WriteError(w, err)

@@ -80,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = req.NeedTopics()
 	}
 	if err == nil {
-		err = h.hub.Admit(r.Context(), p, req.Patterns)
+		err = h.hub.Admit(r.Context(), p, req)
 	}
 	if err != nil {
 		wire.WriteError(w, err)

@@ -10,12 +10,15 @@ import (
 
 // WriteJSON writes a JSON body that no cache may keep.
 func WriteJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
+	setJSONHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func setJSONHeaders(h http.Header) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // WriteError writes err as the contract's HTTP error, with the status and
@@ -32,12 +35,40 @@ func WriteError(w http.ResponseWriter, err error) {
 	WriteJSON(w, e.Status, append(b, "}}\n"...))
 }
 
+// snapshotChunk is how much of a REST snapshot is written at a time: a
+// large one is never held whole a second time.
+const snapshotChunk = 32 << 10
+
 // WriteSnapshot writes the REST snapshot: {"cursor":C,"items":[updates]}.
+// It writes as it goes, in chunks of snapshotChunk, after a Content-Length
+// (so a large one is not chunked on top).
 func WriteSnapshot(w http.ResponseWriter, c message.Cursor, items []*Frame) {
-	b := make([]byte, 0, 32+listSize(items))
-	b = c.AppendText(append(b, `{"cursor":"`...))
-	b = appendList(append(b, `","items":`...), items)
-	WriteJSON(w, http.StatusOK, append(b, "}\n"...))
+	head := append(c.AppendText([]byte(`{"cursor":"`)), `","items":[`...)
+	const end = "]}\n"
+	size := len(head) + len(end)
+	for i, it := range items {
+		size += len(it.JSON)
+		if i > 0 {
+			size++
+		}
+	}
+	b := append(make([]byte, 0, min(size, snapshotChunk+snapshotChunk/8)), head...)
+	setJSONHeaders(w.Header())
+	w.Header().Set("Content-Length", strconv.Itoa(size))
+	w.WriteHeader(http.StatusOK)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = it.AppendJSON(b)
+		if len(b) >= snapshotChunk {
+			if _, err := w.Write(b); err != nil {
+				return // the client went
+			}
+			b = b[:0]
+		}
+	}
+	_, _ = w.Write(append(b, end...))
 }
 
 // WritePoll writes a long-poll response: {"cursor":C,"messages":[..]},
@@ -57,11 +88,18 @@ func WritePublished(w http.ResponseWriter, n int, c message.Cursor) {
 	WriteJSON(w, http.StatusOK, append(b, "\"}\n"...))
 }
 
-// WriteTopics answers a topic listing: {"topics":["stocks.AAPL",..]}.
-func WriteTopics(w http.ResponseWriter, topics []string) {
-	b, _ := json.Marshal(struct {
+// WriteTopics answers a page of a topic listing:
+// {"topics":["stocks.AAPL",..],"next":"stocks.AAPL"}, next (the last
+// topic of the page, to ask for the page after it) only when more follow.
+func WriteTopics(w http.ResponseWriter, topics []string, more bool) {
+	page := struct {
 		Topics []string `json:"topics"`
-	}{topics})
+		Next   string   `json:"next,omitempty"`
+	}{Topics: topics}
+	if more && len(topics) > 0 {
+		page.Next = topics[len(topics)-1]
+	}
+	b, _ := json.Marshal(page)
 	WriteJSON(w, http.StatusOK, append(b, '\n'))
 }
 

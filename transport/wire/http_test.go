@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/tickerd/tickerd/message"
@@ -102,6 +103,23 @@ func TestWriteSnapshot(t *testing.T) {
 	if m := decode(t, rec.Body.Bytes()); fmt.Sprint(m["items"]) != "[]" || m["items"] == nil {
 		t.Errorf("empty snapshot: %s", rec.Body)
 	}
+
+	// A snapshot larger than a chunk is written in pieces, whole, and as
+	// long as it says.
+	items = nil
+	for i := range 3000 {
+		items = append(items, update(fmt.Sprintf("t.%d", i), uint64(i+1), `{"x":1}`))
+	}
+	for _, n := range []int{0, 1, 2, 3000} {
+		rec = httptest.NewRecorder()
+		WriteSnapshot(rec, c, items[:n])
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Items) != n {
+			t.Fatalf("snapshot of %d: %v, %d items", n, err, len(body.Items))
+		}
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+			t.Errorf("snapshot of %d: Content-Length %s, body %d bytes", n, cl, rec.Body.Len())
+		}
+	}
 }
 
 func TestWritePoll(t *testing.T) {
@@ -151,15 +169,28 @@ func TestWritePublished(t *testing.T) {
 }
 
 func TestWriteTopics(t *testing.T) {
-	for _, topics := range [][]string{{"sports.nba.g1", "stocks.AAPL"}, {}} {
+	for _, tt := range []struct {
+		topics []string
+		more   bool
+		next   string
+	}{
+		{[]string{"sports.nba.g1", "stocks.AAPL"}, false, ""},
+		{[]string{"sports.nba.g1", "stocks.AAPL"}, true, "stocks.AAPL"},
+		{[]string{}, false, ""},
+	} {
 		rec := httptest.NewRecorder()
-		WriteTopics(rec, topics)
+		WriteTopics(rec, tt.topics, tt.more)
 		checkJSONHeaders(t, rec)
-		var body struct {
-			Topics []string `json:"topics"`
+		var body map[string]json.RawMessage
+		var topics []string
+		err := json.Unmarshal(rec.Body.Bytes(), &body)
+		if err == nil {
+			err = json.Unmarshal(body["topics"], &topics)
 		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 200 || body.Topics == nil || !slices.Equal(body.Topics, topics) {
-			t.Errorf("WriteTopics(%q): %d %s: %v", topics, rec.Code, rec.Body, err)
+		next, hasNext := body["next"]
+		if err != nil || rec.Code != 200 || topics == nil || !slices.Equal(topics, tt.topics) ||
+			hasNext != (tt.next != "") || hasNext && string(next) != `"`+tt.next+`"` {
+			t.Errorf("WriteTopics(%q, %v): %d %s: %v", tt.topics, tt.more, rec.Code, rec.Body, err)
 		}
 	}
 }

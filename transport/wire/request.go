@@ -126,21 +126,64 @@ func ParseTimeout(rawQuery string, def, max time.Duration) (time.Duration, error
 	return min(time.Duration(n)*time.Second, max), nil
 }
 
-var errLongPrefix = ErrBadTopic.With("prefix is longer than a topic can be")
+// TopicsPage is what GET /v1/topics asks for: the known topics that
+// start with Prefix and sort after After, at most Limit of them.
+type TopicsPage struct {
+	Prefix, After string
+	Limit         int
+}
 
-// ParsePrefix reads /v1/topics' ?prefix=p from a raw query: a plain
-// string, at most as long as a topic. A bad percent-escape is bad_topic.
-func ParsePrefix(rawQuery string) (string, error) {
-	raw, err := param(rawQuery, "prefix")
+// Page sizes of GET /v1/topics.
+const (
+	DefaultTopicsLimit = 1000
+	MaxTopicsLimit     = 10_000
+)
+
+var errLimit = ErrBadRequest.With(`"limit" must be a whole number, 1 or more`)
+
+// ParseTopicsPage reads ?prefix=p&after=t&limit=n from a raw query. prefix
+// and after are plain strings at most as long as a topic (a bad
+// percent-escape is bad_topic); limit is DefaultTopicsLimit when absent
+// and capped at MaxTopicsLimit.
+func ParseTopicsPage(rawQuery string) (TopicsPage, error) {
+	var pg TopicsPage
+	var err error
+	if pg.Prefix, err = topicParam(rawQuery, "prefix"); err != nil {
+		return TopicsPage{}, err
+	}
+	if pg.After, err = topicParam(rawQuery, "after"); err != nil {
+		return TopicsPage{}, err
+	}
+	s, err := QueryParam(rawQuery, "limit")
+	if err != nil {
+		return TopicsPage{}, err
+	}
+	pg.Limit = DefaultTopicsLimit
+	if s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		switch {
+		case errors.Is(err, strconv.ErrRange) && s[0] != '-':
+			n = MaxTopicsLimit
+		case err != nil || n < 1:
+			return TopicsPage{}, errLimit
+		}
+		pg.Limit = int(min(n, MaxTopicsLimit))
+	}
+	return pg, nil
+}
+
+// topicParam reads a parameter that holds (the start of) a topic.
+func topicParam(rawQuery, key string) (string, error) {
+	raw, err := param(rawQuery, key)
 	if err != nil {
 		return "", err
 	}
-	p, ok := unescape(raw)
+	v, ok := unescape(raw)
 	if !ok {
-		return "", badEscape(ErrBadTopic, "prefix", raw)
+		return "", badEscape(ErrBadTopic, key, raw)
 	}
-	if len(p) > message.MaxTopicLen {
-		return "", errLongPrefix
+	if len(v) > message.MaxTopicLen {
+		return "", ErrBadTopic.With(key + " is longer than a topic can be")
 	}
-	return p, nil
+	return v, nil
 }

@@ -231,22 +231,38 @@ func TestParseTimeout(t *testing.T) {
 	}
 }
 
-func TestParsePrefix(t *testing.T) {
+func TestParseTopicsPage(t *testing.T) {
+	long := strings.Repeat("a", 255)
 	tests := []struct {
-		query, want, code string
+		query string
+		want  TopicsPage
+		code  string
 	}{
-		{"", "", ""},
-		{"prefix=stocks.", "stocks.", ""},
-		{"prefix=sto%63ks+x", "stocks x", ""},
-		{"prefix=" + strings.Repeat("a", 255), strings.Repeat("a", 255), ""},
-		{"prefix=" + strings.Repeat("a", 256), "", "bad_topic"},
-		{"prefix=%%%", "", "bad_topic"},
-		{"prefix=a&%zz=1", "", "bad_request"},
+		{"", TopicsPage{Limit: 1000}, ""},
+		{"prefix=stocks.", TopicsPage{Prefix: "stocks.", Limit: 1000}, ""},
+		{"prefix=sto%63ks+x&after=stocks.A", TopicsPage{Prefix: "stocks x", After: "stocks.A", Limit: 1000}, ""},
+		{"prefix=" + long + "&after=" + long, TopicsPage{Prefix: long, After: long, Limit: 1000}, ""},
+		{"prefix=" + long + "a", TopicsPage{}, "bad_topic"},
+		{"after=" + long + "a", TopicsPage{}, "bad_topic"},
+		{"prefix=%%%", TopicsPage{}, "bad_topic"},
+		{"after=%zz", TopicsPage{}, "bad_topic"},
+		{"prefix=a&%zz=1", TopicsPage{}, "bad_request"},
+		{"limit=", TopicsPage{Limit: 1000}, ""},
+		{"limit=1", TopicsPage{Limit: 1}, ""},
+		{"limit=10000", TopicsPage{Limit: 10_000}, ""},
+		{"limit=10001", TopicsPage{Limit: 10_000}, ""},
+		{"limit=99999999999999999999999", TopicsPage{Limit: 10_000}, ""},
+		{"limit=0", TopicsPage{}, "bad_request"},
+		{"limit=-1", TopicsPage{}, "bad_request"},
+		{"limit=-99999999999999999999999", TopicsPage{}, "bad_request"},
+		{"limit=1.5", TopicsPage{}, "bad_request"},
+		{"limit=ten", TopicsPage{}, "bad_request"},
+		{"limit=%zz", TopicsPage{}, "bad_request"},
 	}
 	for _, tt := range tests {
-		got, err := ParsePrefix(tt.query)
+		got, err := ParseTopicsPage(tt.query)
 		if got != tt.want || Lookup(err).Code != tt.code && (err != nil || tt.code != "") {
-			t.Errorf("ParsePrefix(%.40q) = %q, %v; want %q, %s", tt.query, got, err, tt.want, tt.code)
+			t.Errorf("ParseTopicsPage(%.40q) = %+v, %v; want %+v, %s", tt.query, got, err, tt.want, tt.code)
 		}
 	}
 }

@@ -119,7 +119,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := transport.PrincipalFrom(r.Context())
 	req, reqErr := wire.ParseRequest(r.URL.RawQuery, "", h.hub.MaxTopics())
 	if reqErr == nil {
-		reqErr = h.hub.Admit(r.Context(), p, req.Patterns)
+		reqErr = h.hub.Admit(r.Context(), p, req)
 		if st := wire.Lookup(reqErr).Status; reqErr != nil && (st == http.StatusUnauthorized || st == http.StatusForbidden) {
 			wire.WriteError(w, reqErr)
 			return
