@@ -32,6 +32,7 @@ type Gateway struct {
 	stream  *stream.Stream
 	hub     *transport.Hub
 	handler http.Handler
+	health  health
 
 	cancel   context.CancelFunc // stops the hub and the feeds
 	wg       sync.WaitGroup
@@ -67,20 +68,22 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancel = cancel
 	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
+	g.wg.Go(func() { g.watch(runCtx) })
+	pub := watchedStream{s: g.stream, h: &g.health}
 	cfg.Feed.Logger = cfg.Logger
 	runners, err := feed.Build(cfg.Feeds, cfg.Feed)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range runners {
-		g.wg.Go(func() { _ = r.Run(runCtx, g.stream) })
+		g.wg.Go(func() { _ = r.Run(runCtx, pub) })
 	}
 
 	eps, err := endpoints(g.hub, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g.handler = api.New(g.hub, g.stream, api.Options{
+	g.handler = api.New(g.hub, pub, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
 		PublishTimeout: cfg.PublishTimeout,
@@ -115,7 +118,7 @@ func (g *Gateway) connect() (*nats.Conn, error) {
 		}
 		return nc, nil
 	}
-	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen})
+	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen, Logger: g.cfg.Logger, SyncInterval: g.cfg.natsSyncInterval})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded NATS: %w", err)
 	}
@@ -142,20 +145,6 @@ func (g *Gateway) NATSURL() string {
 		return ""
 	}
 	return g.ns.ClientURL()
-}
-
-// Ready reports whether the gateway can serve subscribers: NATS connected
-// and the latest value of every topic loaded.
-func (g *Gateway) Ready(context.Context) error {
-	if !g.nc.IsConnected() {
-		return errors.New("NATS is not connected")
-	}
-	select {
-	case <-g.hub.Loaded():
-		return nil
-	default:
-		return errors.New("latest values are still loading")
-	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then drains: it stops
