@@ -33,7 +33,9 @@ type Gateway struct {
 	hub     *transport.Hub
 	handler http.Handler
 	health  health
+	check   *freshCheck // runs freshProbe for /readyz
 
+	runCtx   context.Context    // ends when the gateway closes
 	cancel   context.CancelFunc // stops the hub and the feeds
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -66,7 +68,8 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g.hub = transport.New(g.stream, hubOpts)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	g.cancel = cancel
+	g.runCtx, g.cancel = runCtx, cancel
+	g.check = newFreshCheck(freshProbeGap, g.freshProbe)
 	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
 	g.wg.Go(func() { g.watch(runCtx) })
 	pub := watchedStream{s: g.stream, h: &g.health}
