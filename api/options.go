@@ -36,8 +36,9 @@ type Options struct {
 	// Static serves everything not under /v1, /healthz, /readyz, /metrics:
 	// the demo page and the scripts.
 	Static http.Handler
-	// Ready reports whether the gateway can serve: NATS connected, latest
-	// values loaded. Nil means always ready.
+	// Ready reports whether the gateway can serve: a publish would succeed
+	// and the latest values are loaded. Its error is /readyz's message.
+	// Nil means always ready.
 	Ready func(context.Context) error
 	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer

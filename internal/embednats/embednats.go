@@ -6,9 +6,11 @@ package embednats
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -28,12 +30,20 @@ type Options struct {
 	Listen string
 	// ServerName names the server; it must be unique within a cluster.
 	ServerName string
+	// SyncInterval is how often JetStream syncs its files to disk, which
+	// also opens its state file. Zero: nats-server's default, 2 minutes.
+	SyncInterval time.Duration
+	// Logger receives the server's warnings and errors (its notices at
+	// debug). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Server is a running embedded NATS server.
 type Server struct {
 	ns      *server.Server
+	dir     string // the StoreDir it was started with
 	tempDir string
+	jsMu    sync.Mutex // one JetStream restart at a time
 }
 
 // Start runs a NATS server with JetStream and waits until it is ready.
@@ -47,15 +57,16 @@ func Start(o Options) (*Server, error) {
 		}
 		s.tempDir = dir
 	}
+	s.dir = dir
 	opts := &server.Options{
 		ServerName: o.ServerName,
 		JetStream:  true,
 		StoreDir:   dir,
 		NoSigs:     true,
-		NoLog:      true,
 		// Slow TCP consumers of the gateway's own connection must not be
 		// cut off while it loads a large stream.
-		MaxPending: 256 << 20,
+		MaxPending:   256 << 20,
+		SyncInterval: o.SyncInterval,
 	}
 	if o.Listen == "" {
 		opts.DontListen = true
@@ -79,6 +90,12 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.ns = ns
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	// Debug and trace stay off: they log every protocol line.
+	ns.SetLoggerV2(natsLogger{log}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()

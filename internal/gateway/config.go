@@ -77,6 +77,10 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Logger receives every part's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// natsSyncInterval is the embedded server's JetStream sync interval:
+	// tests shorten it to meet what happens at a sync within seconds.
+	natsSyncInterval time.Duration
 }
 
 // Defaults of Config, which the serve command's flags show too.

@@ -33,7 +33,10 @@ type Gateway struct {
 	hub     *transport.Hub
 	handler http.Handler
 	edge    *edge
+	health  health
+	check   *freshCheck // runs freshProbe for /readyz
 
+	runCtx   context.Context    // ends when the gateway closes
 	cancel   context.CancelFunc // stops the hub and the feeds
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -66,15 +69,18 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g.hub = transport.New(g.stream, hubOpts)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	g.cancel = cancel
+	g.runCtx, g.cancel = runCtx, cancel
+	g.check = newFreshCheck(freshProbeGap, g.freshProbe)
 	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
+	g.wg.Go(func() { g.watch(runCtx) })
+	pub := watchedStream{s: g.stream, h: &g.health}
 	cfg.Feed.Logger = cfg.Logger
 	runners, err := feed.Build(cfg.Feeds, cfg.Feed)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range runners {
-		g.wg.Go(func() { _ = r.Run(runCtx, g.stream) })
+		g.wg.Go(func() { _ = r.Run(runCtx, pub) })
 	}
 
 	eps, err := endpoints(g.hub, cfg)
@@ -83,7 +89,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	}
 	clients := api.NewClients(cfg.Clients)
 	g.edge = newEdge(cfg, clients, reg)
-	g.handler = api.New(g.hub, g.stream, api.Options{
+	g.handler = api.New(g.hub, pub, api.Options{
 		PublishToken:   cfg.PublishToken,
 		MaxBody:        cfg.MaxBody,
 		MaxURL:         cfg.MaxURL,
@@ -120,7 +126,7 @@ func (g *Gateway) connect() (*nats.Conn, error) {
 		}
 		return nc, nil
 	}
-	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen})
+	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen, Logger: g.cfg.Logger, SyncInterval: g.cfg.natsSyncInterval})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded NATS: %w", err)
 	}
@@ -147,20 +153,6 @@ func (g *Gateway) NATSURL() string {
 		return ""
 	}
 	return g.ns.ClientURL()
-}
-
-// Ready reports whether the gateway can serve subscribers: NATS connected
-// and the latest value of every topic loaded.
-func (g *Gateway) Ready(context.Context) error {
-	if !g.nc.IsConnected() {
-		return errors.New("NATS is not connected")
-	}
-	select {
-	case <-g.hub.Loaded():
-		return nil
-	default:
-		return errors.New("latest values are still loading")
-	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then drains: it stops

@@ -20,6 +20,17 @@ import (
 // and reports being caught up at once: that is how a follower that failed
 // goes on where it was. Both callbacks run on Follow's goroutine.
 func (s *Stream) Follow(ctx context.Context, after uint64, onUpdate func(message.Update), onCaughtUp func(floor uint64)) error {
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer s.followers.add(cancel)()
+	err := s.follow(fctx, after, onUpdate, onCaughtUp)
+	if cause := context.Cause(fctx); errors.Is(cause, ErrRefollow) && ctx.Err() == nil {
+		return cause
+	}
+	return err
+}
+
+func (s *Stream) follow(ctx context.Context, after uint64, onUpdate func(message.Update), onCaughtUp func(floor uint64)) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{s.prefix + ">"},
 		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,

@@ -26,6 +26,8 @@ type Stream struct {
 	prefix string // SubjectPrefix + "."
 	epoch  uint64
 	log    *slog.Logger
+
+	followers followers
 }
 
 // Open creates the stream, or updates its retention if it exists, on the
@@ -99,6 +101,12 @@ func newStream(js jetstream.JetStream, st jetstream.Stream, opts Options, log *s
 		log:   log,
 	}
 }
+
+// Name is the JetStream stream's name.
+func (s *Stream) Name() string { return s.opts.Name }
+
+// Memory reports whether the stream is kept in memory rather than on disk.
+func (s *Stream) Memory() bool { return s.opts.Memory }
 
 // Epoch identifies this incarnation of the stream in cursors.
 func (s *Stream) Epoch() uint64 { return s.epoch }
