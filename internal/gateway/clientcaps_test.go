@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -204,6 +206,7 @@ func TestPerClientCapWithoutListener(t *testing.T) {
 		t.Fatalf("snapshot: %d", code)
 	}
 	waiting := make(chan struct{}, 2)
+	returned := make(chan string, 2)
 	var cancels []context.CancelFunc
 	for range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -212,14 +215,24 @@ func TestPerClientCapWithoutListener(t *testing.T) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/poll?topics=a&timeout=30&cursor="+url.QueryEscape(snap.Cursor), nil)
 		go func() {
 			waiting <- struct{}{}
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				resp.Body.Close()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				returned <- err.Error()
+				return
 			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			returned <- fmt.Sprintf("%s %s", resp.Status, b)
 		}()
 	}
 	<-waiting
 	<-waiting
 	eventually(t, 5*time.Second, "two polls waiting, a third refused", func() bool {
+		select {
+		case r := <-returned:
+			t.Fatalf("a poll that should wait 30 s returned: %s", r)
+		default:
+		}
 		return get(t, http.DefaultClient, srv.URL+"/v1/snapshot?topics=a", nil).status == http.StatusTooManyRequests
 	})
 	cancels[0]()
