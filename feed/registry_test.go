@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/logbuf"
 )
 
 func TestBuild(t *testing.T) {
@@ -97,7 +99,7 @@ func TestRegistryListing(t *testing.T) {
 // Options.Logger replaces each feed's own, so the gateway's log level and
 // format apply to the feeds it runs.
 func TestBuildLogger(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	runners, err := Build([]string{"stocks"}, Options{
 		Stocks: StocksOptions{Logger: quiet()},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),

@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/logbuf"
 	"github.com/tickerd/tickerd/message"
 )
 
@@ -94,24 +94,6 @@ func awaitReturn(t *testing.T, done <-chan error) {
 	}
 }
 
-// syncBuffer is a log destination the test reads after Run has returned.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestStocksRun(t *testing.T) {
@@ -146,7 +128,7 @@ func TestSportsRun(t *testing.T) {
 // and retrying at its own pace, logs the outage once rather than per
 // failure, and says when publishing works again.
 func TestRunSurvivesPublishErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := NewStocks(StocksOptions{TicksPerSecond: 50, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rec := newRecorder()
 	rec.fail = 5

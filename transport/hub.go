@@ -112,13 +112,23 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.opts.Logger.Info("hub loaded latest values", "topics", h.cache.len(), "floor", floor)
 		})
 	}
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for {
+		began := time.Now()
 		err := h.src.Follow(ctx, h.head.Load(), h.deliver, caughtUp)
 		if ctx.Err() != nil {
 			return nil
 		}
-		h.opts.Logger.Error("following the stream failed; retrying", "err", err, "in", backoff)
+		if time.Since(began) > time.Minute {
+			// A follow that ran a while failed anew: no reason to wait
+			// as long as after the last of a run of quick failures.
+			backoff = firstBackoff
+		}
+		// Warn, not error: the hub follows again from where it was, and
+		// nothing is lost meanwhile; a stream asked to follow again (after
+		// an embedded JetStream restart) ends up here too.
+		h.opts.Logger.Warn("following the stream ended; following again", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -1,19 +1,18 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tickerd/tickerd/internal/logbuf"
 	"github.com/tickerd/tickerd/internal/natstest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
@@ -114,30 +113,12 @@ func TestSweepForgetsWhatRetentionDropped(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination tests read while the hub writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // At MaxKnownTopics, Fits refuses a body with new topics and passes one
 // without; updates of new topics that reach the stream anyway are routed
 // live, not kept, counted, and warned of once per interval.
 func TestKnownTopicsCap(t *testing.T) {
 	st := natstest.Stream(t, natstest.Server(t), stream.Options{Memory: true})
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	reg := prometheus.NewRegistry()
 	h := New(st, Options{MaxKnownTopics: 3, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Registerer: reg})
 	ctx, stop := context.WithCancel(context.Background())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tickerd/tickerd/internal/logbuf"
 )
 
 // The issue's first attack: more idle WebSocket and SSE connections than
@@ -45,7 +46,7 @@ func TestAttackFileLimitFlood(t *testing.T) {
 	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, fileLimit), bin, "serve",
 		"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--feeds", "stocks", "--publish-token", token, "--log-level", "info")
 	stdout, _ := cmd.StdoutPipe()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -398,22 +399,4 @@ func summary(ds []time.Duration) string {
 	}
 	q := func(f float64) time.Duration { return ds[int(f*float64(len(ds)-1))].Round(10 * time.Microsecond) }
 	return fmt.Sprintf("p50 %v, p99 %v, max %v", q(0.5), q(0.99), q(1))
-}
-
-// syncBuffer is a bytes.Buffer a process writes to while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,36 +1,18 @@
 package embednats
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tickerd/tickerd/internal/logbuf"
 )
-
-// syncBuffer is a log destination the server's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The server logs through the slog logger it is given: its notices at
 // debug, its warnings and errors at their levels, every line marked as
 // coming from NATS.
 func TestLogsThroughSlog(t *testing.T) {
-	var out syncBuffer
+	var out logbuf.Buffer
 	ns, err := Start(Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +22,7 @@ func TestLogsThroughSlog(t *testing.T) {
 		t.Errorf("no startup notice at debug in:\n%s", log)
 	}
 
-	var warn syncBuffer
+	var warn logbuf.Buffer
 	l := natsLogger{slog.New(slog.NewTextHandler(&warn, nil))} // info and above
 	l.Noticef("notice %d", 1)
 	l.Debugf("debug %d", 2)

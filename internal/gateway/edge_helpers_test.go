@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -20,30 +19,10 @@ import (
 // per-client caps, send buffer) applies. It returns the base URL.
 func serveGateway(t *testing.T, cfg Config) (*Gateway, string) {
 	t.Helper()
-	if cfg.PublishToken == "" {
-		cfg.PublishToken = testToken
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.DataDir == "" && cfg.NATSURL == "" {
-		cfg.DataDir = t.TempDir()
-	}
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 2 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	g, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	select {
-	case <-g.Hub().Loaded():
-	case <-ctx.Done():
-		g.Close()
-		t.Fatal("gateway did not load the stream")
-	}
+	g := startGateway(t, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		g.Close()

@@ -23,6 +23,21 @@ const testToken = "test-token"
 // loopback HTTP server. It waits until the gateway is ready.
 func testGateway(t *testing.T, cfg Config) (*Gateway, *httptest.Server) {
 	t.Helper()
+	g := startGateway(t, cfg)
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		g.Close()
+	})
+	return g, srv
+}
+
+// startGateway starts a gateway with the tests' defaults (a publish token,
+// a silent log, an embedded NATS in a temporary directory) and waits
+// until it has loaded the stream. The caller serves it and closes it.
+func startGateway(t *testing.T, cfg Config) *Gateway {
+	t.Helper()
 	if cfg.PublishToken == "" {
 		cfg.PublishToken = testToken
 	}
@@ -44,13 +59,7 @@ func testGateway(t *testing.T, cfg Config) (*Gateway, *httptest.Server) {
 		g.Close()
 		t.Fatal("gateway did not load the stream")
 	}
-	srv := httptest.NewServer(g.Handler())
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		g.Close()
-	})
-	return g, srv
+	return g
 }
 
 // publish posts body to /v1/publish and returns the status and body.
