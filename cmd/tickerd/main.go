@@ -3,6 +3,7 @@
 //	tickerd serve   run a gateway (with an embedded NATS and the demo feeds by default)
 //	tickerd feed    run only the simulators against an existing NATS
 //	tickerd bench   measure a gateway: N subscribers, publish, count and time deliveries
+//	tickerd token   print a signed JWT granting topics, for development and tests
 //
 // Every flag also reads an environment variable: --nats-url reads
 // TICKERD_NATS_URL, and so on. A flag given on the command line wins.
@@ -29,6 +30,8 @@ usage:
                           subscribers over ws/sse/poll, deliveries/s, latency,
                           losses, server CPU and memory; --scenarios standard
                           runs the standard set (make bench)
+  tickerd token [flags]   print an HS256 JWT for --jwt-secret granting --topics
+                          (and --publish) to --sub for --ttl: development, tests
 
 Run "tickerd <command> -h" for the flags. Every flag also reads the
 environment variable TICKERD_<FLAG> (dashes become underscores).
@@ -53,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runFeed(ctx, args[1:], stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
