@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/go-chi/cors"
 
 	"github.com/tickerd/tickerd/transport/wire"
 )
@@ -62,18 +61,4 @@ func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
 				"status", ww.Status(), "bytes", ww.BytesWritten(), "dur", time.Since(start))
 		})
 	}
-}
-
-// allowOrigins answers CORS preflights and marks responses readable by the
-// allowed origins (any, when none are listed). Cookies are never involved.
-func allowOrigins(origins []string) func(http.Handler) http.Handler {
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
-	return cors.Handler(cors.Options{
-		AllowedOrigins: origins,
-		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodOptions},
-		AllowedHeaders: []string{"Last-Event-ID", "Cache-Control", "Content-Type"},
-		MaxAge:         600,
-	})
 }

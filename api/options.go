@@ -31,7 +31,9 @@ type Options struct {
 	Transports []Endpoint
 	// AllowedOrigins are the browser origins ("https://example.com",
 	// "https://*.example.com") that may read the subscription endpoints
-	// cross-origin. Empty allows any: the ticker is embedded on other sites.
+	// cross-origin, with credentials: the tickerd_token cookie, which a
+	// request from another origin loses. Empty (or "*") allows any, without
+	// credentials: the ticker is embedded on other sites.
 	AllowedOrigins []string
 	// Static serves everything not under /v1, /healthz, /readyz, /metrics:
 	// the demo page and the scripts.

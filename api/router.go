@@ -40,12 +40,14 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 	r.Get(pathReadyz, readyz(opts.Ready))
 	r.Method(http.MethodGet, pathMetrics, promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 
+	org := newOrigins(opts.AllowedOrigins)
 	r.Route("/v1", func(r chi.Router) {
+		r.Use(org.credentials)
 		// What a browser reads cross-origin; publishing is for servers.
 		cross := []string{"snapshot", "topics"}
 		r.Group(func(r chi.Router) {
 			// After CORS, so that a browser can read a 429.
-			r.Use(allowOrigins(opts.AllowedOrigins), opts.Clients.limit)
+			r.Use(org.cors(), opts.Clients.limit)
 			for _, e := range opts.Transports {
 				if e.CrossOrigin {
 					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
