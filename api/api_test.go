@@ -195,10 +195,29 @@ func TestHealth(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "tickerd_test_total", Help: "x"}))
-	m := get(t, g.serve(api.Options{Gatherer: reg})+"/metrics")
+	get(t, g.serve(api.Options{Gatherer: reg})+"/metrics").wantError(t, http.StatusNotFound, "not_found")
+}
+
+// The admin listener serves /metrics, the health endpoints and the
+// profiles, which the public port keeps to itself.
+func TestAdmin(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "tickerd_test_total", Help: "x"}))
+	srv := httptest.NewServer(api.Admin(api.Options{Gatherer: reg, Ready: func(context.Context) error { return errors.New("loading") }}))
+	defer srv.Close()
+	m := get(t, srv.URL+"/metrics")
 	if m.status != http.StatusOK || !strings.Contains(string(m.body), "tickerd_test_total 0") {
 		t.Errorf("metrics %d: %s", m.status, m.body)
 	}
+	var st struct{ Status string }
+	if get(t, srv.URL+"/healthz").decode(t, &st); st.Status != "ok" {
+		t.Errorf("healthz status %q", st.Status)
+	}
+	get(t, srv.URL+"/readyz").wantError(t, http.StatusServiceUnavailable, "unavailable")
+	if p := get(t, srv.URL+"/debug/pprof/goroutine?debug=1"); p.status != http.StatusOK || !strings.Contains(string(p.body), "goroutine profile:") {
+		t.Errorf("pprof %d: %.200s", p.status, p.body)
+	}
+	get(t, srv.URL+"/v1/snapshot?topics=a").wantError(t, http.StatusNotFound, "not_found")
 }
 
 func TestSnapshot(t *testing.T) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,8 +31,11 @@ type Conn interface {
 type connKey struct{}
 
 // WithConn is http.Server's ConnContext: it puts c in its requests'
-// context when c is a Conn.
+// context when c is a Conn, or a TLS connection over one.
 func WithConn(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
 	if lc, ok := c.(Conn); ok {
 		return context.WithValue(ctx, connKey{}, lc)
 	}
@@ -43,18 +47,21 @@ func connFrom(ctx context.Context) Conn {
 	return c
 }
 
-// The operations endpoints, which answer past the connection budget.
+// The operations endpoints: /healthz and /readyz answer on the public
+// port past the connection budget, and on the admin listener (Admin) with
+// /metrics.
 const (
 	pathHealthz = "/healthz"
 	pathReadyz  = "/readyz"
 	pathMetrics = "/metrics"
 )
 
-// IsOperations reports whether path is one of the operations endpoints
-// (/healthz, /readyz, /metrics), which answer past the connection budget.
+// IsOperations reports whether path is one of the public port's
+// operations endpoints (/healthz, /readyz), which answer past the
+// connection budget.
 func IsOperations(path string) bool {
 	switch path {
-	case pathHealthz, pathReadyz, pathMetrics:
+	case pathHealthz, pathReadyz:
 		return true
 	}
 	return false

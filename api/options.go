@@ -35,14 +35,15 @@ type Options struct {
 	// request from another origin loses. Empty (or "*") allows any, without
 	// credentials: the ticker is embedded on other sites.
 	AllowedOrigins []string
-	// Static serves everything not under /v1, /healthz, /readyz, /metrics:
+	// Static serves everything not under /v1, /healthz, /readyz:
 	// the demo page and the scripts.
 	Static http.Handler
 	// Ready reports whether the gateway can serve: a publish would succeed
 	// and the latest values are loaded. Its error is /readyz's message.
 	// Nil means always ready.
 	Ready func(context.Context) error
-	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
+	// Gatherer is what the admin listener's /metrics exposes (Admin).
+	// Default prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
 	// Logger receives request logs. Default slog.Default().
 	Logger *slog.Logger

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
@@ -38,7 +37,6 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 
 	r.Get(pathHealthz, healthz)
 	r.Get(pathReadyz, readyz(opts.Ready))
-	r.Method(http.MethodGet, pathMetrics, promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 
 	org := newOrigins(opts.AllowedOrigins)
 	r.Route("/v1", func(r chi.Router) {

@@ -44,7 +44,7 @@ func TestAttackFileLimitFlood(t *testing.T) {
 	}
 	const token = "flood-token"
 	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, fileLimit), bin, "serve",
-		"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--feeds", "stocks", "--publish-token", token, "--log-level", "info")
+		"--addr", "127.0.0.1:0", "--admin-addr", "", "--data-dir", t.TempDir(), "--feeds", "stocks", "--publish-token", token, "--log-level", "info")
 	stdout, _ := cmd.StdoutPipe()
 	logs := &logbuf.Buffer{}
 	cmd.Stderr = logs

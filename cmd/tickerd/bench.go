@@ -46,6 +46,7 @@ func newBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.StringVar(&o.URL, "url", "", "measure the gateway at http://host:port; empty starts one (in this process, or with --spawn as a child)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "with --url: publish into this NATS (the gateway's) rather than through /v1/publish")
 	fs.StringVar(&o.PublishToken, "publish-token", "", "with --url and no --nats-url: the gateway's publish token")
+	fs.StringVar(&o.AdminURL, "admin-url", "", "with --url: the gateway's admin listener (its --admin-addr), http://host:port, for /metrics; empty reads --url's")
 	fs.StringVar(&o.Stream.Name, "stream", "TICKERD", "the gateway's JetStream stream name")
 	fs.StringVar(&o.Stream.SubjectPrefix, "subject-prefix", "tickerd", "the gateway's NATS subject prefix")
 	fs.BoolVar(&o.Spawn, "spawn", false, "start the server as a child process (tickerd serve), so its CPU and memory are its own")
@@ -105,7 +106,7 @@ func (f *benchFlags) settle(explicit map[string]bool, stderr io.Writer) error {
 	// serve and bench share TICKERD_NATS_URL and TICKERD_PUBLISH_TOKEN:
 	// from the environment they are for --url only.
 	if o.URL == "" {
-		for _, name := range []string{"nats-url", "publish-token"} {
+		for _, name := range []string{"nats-url", "publish-token", "admin-url"} {
 			if explicit[name] {
 				return fmt.Errorf("%w: --%s is for the gateway at --url", errUsage, name)
 			}

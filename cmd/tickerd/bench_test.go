@@ -106,7 +106,7 @@ func TestScenarioCommandsReproduce(t *testing.T) {
 }
 
 // tickerd bench --spawn: the server is a child process, measured in
-// /proc and profiled through its --debug-addr.
+// /proc and profiled through its --admin-addr.
 func TestBenchSpawn(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tickerd")

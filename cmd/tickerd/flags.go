@@ -12,6 +12,10 @@ import (
 // errUsage marks errors in what the user typed: exit status 2.
 var errUsage = errors.New("usage")
 
+// errUsageShown is an errUsage already written to stderr, by the flag
+// package or parse.
+var errUsageShown = fmt.Errorf("%w", errUsage)
+
 // envName is the environment variable a flag reads: TICKERD_NATS_URL for
 // --nats-url.
 func envName(flagName string) string {
@@ -29,7 +33,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := os.LookupEnv(envName(f.Name)); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%w: $%s=%q: %v", errUsage, envName(f.Name), v, err)
+				envErr = fmt.Errorf("%w: $%s=%q: %v", errUsageShown, envName(f.Name), v, err)
 			}
 		}
 	})
@@ -41,7 +45,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", errUsageShown, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())

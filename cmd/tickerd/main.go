@@ -71,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		if !errors.Is(err, errUsageShown) {
+			fmt.Fprintf(stderr, "tickerd %s: %v\n", args[0], err)
+		}
 		return 2
 	}
 	fmt.Fprintf(stderr, "tickerd %s: %v\n", args[0], err)

@@ -144,7 +144,7 @@ func TestSignalDrains(t *testing.T) {
 }
 
 func testSignalDrains(t *testing.T, bin string, sig syscall.Signal) {
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "", "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), "TICKERD_FEEDS=stocks", "TICKERD_STOCK_RATE=5", "TICKERD_LOG_LEVEL=warn")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer

@@ -23,11 +23,11 @@ import (
 
 // serveFlags is what the serve command's flags set.
 type serveFlags struct {
-	cfg       gateway.Config
-	addr      string
-	debugAddr string
-	heartbeat time.Duration
-	logger    func() (*slog.Logger, error)
+	cfg             gateway.Config
+	addr, adminAddr string
+	tlsCert, tlsKey string
+	heartbeat       time.Duration
+	logger          func() (*slog.Logger, error)
 }
 
 // newServeFlags defines every flag of `tickerd serve` on a new FlagSet,
@@ -38,7 +38,9 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	f := &serveFlags{}
 	cfg := &f.cfg
 	fs.StringVar(&f.addr, "addr", gateway.DefaultAddr, "HTTP listen address")
-	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off")
+	fs.StringVar(&f.adminAddr, "admin-addr", gateway.DefaultAdminAddr, "serve /metrics, /healthz, /readyz and Go's profiles (/debug/pprof/) on this address; keep it private; empty: off")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 on --addr; re-read when it changes and on SIGHUP; with --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS to use; empty starts an embedded server with JetStream")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "embedded NATS JetStream directory; empty uses a temporary one")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS on host:port (e.g. 127.0.0.1:4222); empty: in-process only")
@@ -91,48 +93,82 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	offWhenZero(&cfg)
 	cfg.Logger = log
+	certs, err := loadTLS(f.tlsCert, f.tlsKey, log)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if certs != nil {
+		cfg.TLS, scheme = certs.Config(), "https"
+		stop := reloadOnHangup(certs, log)
+		defer stop()
+	}
 
 	// The address is the one thing most likely to be taken, so it is bound
 	// before NATS and the feeds start: a clash then fails at once, with
 	// nothing to tear down.
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := listen(f.addr, "addr")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var adminLn net.Listener
+	if f.adminAddr != "" {
+		if adminLn, err = listen(f.adminAddr, "admin-addr"); err != nil {
+			return err
+		}
+		defer adminLn.Close()
+	}
+
+	if cfg.PublishToken == "" {
+		cfg.PublishToken = randomToken()
+		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
+	}
+	g, err := gateway.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if adminLn != nil {
+		// Up until the public listener has drained, so that /readyz and
+		// /metrics can be read throughout.
+		actx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := g.ServeAdmin(actx, adminLn); err != nil {
+				log.Error("admin listener failed", "err", err)
+			}
+		}()
+		defer func() { stop(); <-done }()
+		log.Info("admin listener", "addr", adminLn.Addr().String(), "metrics", "http://"+adminLn.Addr().String()+"/metrics")
+		fmt.Fprintf(stdout, "tickerd: admin (/metrics, /debug/pprof/) on http://%s\n", adminLn.Addr())
+	}
+	log.Info("tickerd serving", "addr", ln.Addr().String(), "demo", scheme+"://"+displayAddr(ln.Addr()), "feeds", cfg.Feeds)
+	if f.cfg.PublishToken == "" {
+		// Ready to paste into the shell that runs the README's publish
+		// example, so nobody has to dig the token out of the log.
+		fmt.Fprintf(stdout, "export TICKERD_PUBLISH_TOKEN=%s\n", cfg.PublishToken)
+	}
+	fmt.Fprintf(stdout, "tickerd: serving on %s://%s\n", scheme, displayAddr(ln.Addr()))
+	if err := g.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("tickerd stopped")
+	return nil
+}
+
+// listen binds addr, the value of --flag, or says how to choose another.
+func listen(addr, flag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		reason := err
 		var op *net.OpError
 		if errors.As(err, &op) {
 			reason = op.Err // "bind: address already in use", without repeating the address
 		}
-		return fmt.Errorf("listen on %s: %w; choose another address with --addr or TICKERD_ADDR", f.addr, reason)
+		return nil, fmt.Errorf("listen on %s: %w; choose another address with --%s or %s", addr, reason, flag, envName(flag))
 	}
-	defer ln.Close()
-
-	if cfg.PublishToken == "" {
-		cfg.PublishToken = randomToken()
-		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
-	}
-	if f.debugAddr != "" {
-		stop, err := serveDebug(f.debugAddr, log)
-		if err != nil {
-			return fmt.Errorf("--debug-addr: %w", err)
-		}
-		defer stop()
-	}
-	g, err := gateway.Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	log.Info("tickerd serving", "addr", ln.Addr().String(), "demo", "http://"+displayAddr(ln.Addr()), "feeds", cfg.Feeds)
-	if f.cfg.PublishToken == "" {
-		// Ready to paste into the shell that runs the README's publish
-		// example, so nobody has to dig the token out of the log.
-		fmt.Fprintf(stdout, "export TICKERD_PUBLISH_TOKEN=%s\n", cfg.PublishToken)
-	}
-	fmt.Fprintf(stdout, "tickerd: serving on http://%s\n", displayAddr(ln.Addr()))
-	if err := g.Serve(ctx, ln); err != nil {
-		return err
-	}
-	log.Info("tickerd stopped")
-	return nil
+	return ln, nil
 }
 
 func displayAddr(a net.Addr) string {

@@ -71,7 +71,7 @@ func TestServePrintsGeneratedToken(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--feeds", "none", "--data-dir", t.TempDir(), "--log-level", "error"}, pw, io.Discard)
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--feeds", "none", "--data-dir", t.TempDir(), "--log-level", "error"}, pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -118,7 +118,7 @@ func TestServeDoesNotPrintGivenToken(t *testing.T) {
 	done := make(chan error, 1)
 	t.Setenv("TICKERD_PUBLISH_TOKEN", "s3cret")
 	go func() {
-		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--feeds", "none", "--data-dir", t.TempDir(), "--log-level", "error"}, pw, io.Discard)
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--feeds", "none", "--data-dir", t.TempDir(), "--log-level", "error"}, pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

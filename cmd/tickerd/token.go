@@ -54,8 +54,6 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	tok, err := f.mint(time.Now())
 	if err != nil {
-		fmt.Fprintf(stderr, "tickerd token: %v\n", err)
-		fs.Usage()
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintln(stdout, tok)

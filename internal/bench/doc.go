@@ -9,7 +9,8 @@
 // The server is a gateway started in this process (its figures then
 // include the bench's clients), a `tickerd serve` child on free loopback
 // ports (Spawn: its CPU and memory read from /proc/<pid> are its own, and
-// its --debug-addr gives profiles and a forced GC before memory is read),
+// its --admin-addr gives /metrics, profiles and a forced GC before memory
+// is read),
 // or a running gateway at a URL.
 //
 // Run refuses, before opening anything, a run whose connections would not

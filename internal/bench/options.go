@@ -74,6 +74,10 @@ type Options struct {
 	// the stream package; without it the bench publishes through
 	// POST /v1/publish with PublishToken.
 	NATSURL string
+	// AdminURL, with URL, is where the gateway serves /metrics: its
+	// --admin-addr, "http://host:port". Empty reads URL's own /metrics
+	// (a gateway from before the admin listener, or a fake).
+	AdminURL string
 	// PublishToken is the gateway's publish token, for URL without NATSURL.
 	PublishToken string
 	// Stream names the stream and subject prefix to publish to with
@@ -89,8 +93,8 @@ type Options struct {
 	// ServerCommand is the command that runs a gateway, such as
 	// ["/usr/bin/tickerd", "serve"]; the bench adds --addr, --nats-url,
 	// --nats-listen, --data-dir, --feeds, --stream, --subject-prefix,
-	// --publish-token, --debug-addr (its profiles, and a way to make it
-	// collect garbage before memory is read) and --log-level.
+	// --publish-token, --admin-addr (its /metrics and profiles, and a way
+	// to make it collect garbage before memory is read) and --log-level.
 	ServerCommand []string
 	// ServerArgs are more arguments for ServerCommand, such as
 	// ["--queue-size", "512"].

@@ -27,7 +27,7 @@ func (t *target) startCPUProfile(ctx context.Context, path string, d time.Durati
 		done := make(chan error, 1)
 		secs := int(math.Ceil(d.Seconds()))
 		go func() {
-			err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.pprof, secs), f)
+			err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.admin, secs), f)
 			done <- errors.Join(err, f.Close())
 		}()
 		return func() error { return <-done }, nil
@@ -53,7 +53,7 @@ func (t *target) writeHeapProfile(ctx context.Context, path string) error {
 		return err
 	}
 	if t.mode == modeSpawn {
-		err = fetch(ctx, t.pprof+"/debug/pprof/heap?gc=1", f)
+		err = fetch(ctx, t.admin+"/debug/pprof/heap?gc=1", f)
 	} else {
 		runtime.GC()
 		err = runpprof.WriteHeapProfile(f)

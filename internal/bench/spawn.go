@@ -17,13 +17,14 @@ import (
 var servingLine = regexp.MustCompile(`serving on (https?://\S+)`)
 
 // spawn starts ServerCommand as a child process on free loopback ports,
-// with its own embedded NATS and pprof, and publishes into that NATS.
+// with its own embedded NATS and admin listener (/metrics, pprof), and
+// publishes into that NATS.
 func (t *target) spawn(ctx context.Context, o Options) error {
 	natsPort, err := freePort()
 	if err != nil {
 		return err
 	}
-	pprofPort, err := freePort()
+	adminPort, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 	}
 	t.closers = append(t.closers, func() { os.RemoveAll(dir) })
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
-	t.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
+	t.admin = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	args := append([]string{}, o.ServerCommand[1:]...)
 	args = append(args,
 		"--addr", "127.0.0.1:0",
@@ -44,7 +45,7 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 		"--stream", o.Stream.Name,
 		"--subject-prefix", o.Stream.SubjectPrefix,
 		"--publish-token", randomToken(),
-		"--debug-addr", fmt.Sprintf("127.0.0.1:%d", pprofPort),
+		"--admin-addr", fmt.Sprintf("127.0.0.1:%d", adminPort),
 		// Every subscriber comes from this one address.
 		"--max-conns-per-ip", "0", "--conn-rate-per-ip", "0",
 		"--log-level", "warn")

@@ -33,7 +33,7 @@ func (s sample) memory() Memory { return Memory{RSS: s.RSS, Go: s.Heap + s.Stack
 
 // sample reads the server's figures. When gc is set it first has the
 // server collect garbage (in this process, or through a spawned server's
-// pprof endpoint), so the heap holds only what is live. CPU and RSS come
+// admin listener), so the heap holds only what is live. CPU and RSS come
 // from /proc for the in-process and spawned servers, from /metrics for a
 // remote one; the rest from /metrics (and runtime.MemStats in-process).
 func (t *target) sample(ctx context.Context, gc bool) (sample, error) {
@@ -50,7 +50,7 @@ func (t *target) sample(ctx context.Context, gc bool) (sample, error) {
 			return s, err
 		}
 	}
-	m, err := scrape(ctx, t.base.String()+"/metrics")
+	m, err := scrape(ctx, t.admin+"/metrics")
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", ErrServer, err)
 	}
@@ -85,10 +85,10 @@ func (t *target) collectGarbage(ctx context.Context) error {
 	case t.mode == modeInProcess:
 		runtime.GC()
 		return nil
-	case t.pprof == "":
+	case t.mode == modeRemote:
 		return nil
 	}
-	return fetch(ctx, t.pprof+"/debug/pprof/heap?gc=1", io.Discard)
+	return fetch(ctx, t.admin+"/debug/pprof/heap?gc=1", io.Discard)
 }
 
 // fetch GETs url into w.

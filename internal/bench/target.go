@@ -26,7 +26,7 @@ type target struct {
 	pub     publisher
 	desc    string // what and where, for the report
 	pid     int    // the spawned server's
-	pprof   string // the spawned server's pprof, http://host:port
+	admin   string // where /metrics and (spawned) /debug/pprof/ are, http://host:port
 	gateway *gateway.Gateway
 	closers []func()
 }
@@ -91,6 +91,12 @@ func (t *target) startInProcess(ctx context.Context, o Options) error {
 	go func() { defer close(done); _ = g.Serve(sctx, ln) }()
 	t.closers = append(t.closers, func() { cancel(); <-done })
 	t.base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = g.ServeAdmin(sctx, aln) }()
+	t.admin = "http://" + aln.Addr().String()
 	if err := waitReady(ctx, t.base); err != nil {
 		return err
 	}
@@ -107,6 +113,10 @@ func (t *target) connect(ctx context.Context, o Options) error {
 		return err
 	}
 	t.base.Path, t.base.RawQuery = "", ""
+	t.admin = o.AdminURL
+	if t.admin == "" {
+		t.admin = t.base.String()
+	}
 	if err := waitReady(ctx, t.base); err != nil {
 		return err
 	}

@@ -100,10 +100,10 @@ func TestAttackManyTopics(t *testing.T) {
 		}
 	}
 	h2 := heapBytes(t)
-	if n := metric(t, base, "tickerd_topics"); n != known {
+	if n := metric(t, g, "tickerd_topics"); n != known {
 		t.Errorf("tickerd_topics %v, want %d", n, known)
 	}
-	if n := metric(t, base, "tickerd_topics_not_kept_total"); n != extra {
+	if n := metric(t, g, "tickerd_topics_not_kept_total"); n != extra {
 		t.Errorf("tickerd_topics_not_kept_total %v, want %d", n, extra)
 	}
 	perKept := float64(h1-h0) / known

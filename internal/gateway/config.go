@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -52,7 +53,7 @@ type Config struct {
 	// MaxConns is the connection budget: how many TCP connections the
 	// HTTP listener holds at once, WebSocket and SSE streams included.
 	// Past it a new connection is answered 503 overloaded and closed,
-	// unless it asks for /healthz, /readyz or /metrics, which are served
+	// unless it asks for /healthz or /readyz, which are served
 	// on a reserve of 16 more. Zero derives it from the soft open-file
 	// limit (RLIMIT_NOFILE): the limit less a tenth of it (at least 256,
 	// at most half) for NATS, JetStream's files and the rest of the
@@ -75,6 +76,10 @@ type Config struct {
 	// DrainTimeout bounds how long shutdown waits for subscribers to be
 	// told and let go. Default 10s.
 	DrainTimeout time.Duration
+	// TLS, when set, makes Serve answer HTTPS (see Serve); its NextProtos
+	// should offer "h2" and "http/1.1", as tlscert.Reloader.Config's do.
+	// Nil: plain HTTP.
+	TLS *tls.Config
 	// Logger receives every part's logs. Default slog.Default().
 	Logger *slog.Logger
 
@@ -87,6 +92,11 @@ type Config struct {
 const (
 	DefaultDrainTimeout = 10 * time.Second
 	DefaultAddr         = ":8080"
+	// DefaultAdminAddr is where `tickerd serve` serves /metrics, the
+	// health endpoints and the profiles (Gateway.ServeAdmin): loopback
+	// only, on a port that neither Prometheus (9090) nor the usual
+	// development servers take.
+	DefaultAdminAddr = "127.0.0.1:9180"
 )
 
 func (c Config) withDefaults() Config {

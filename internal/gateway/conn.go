@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -101,6 +102,9 @@ func (c *conn) SetDeadline(t time.Time) error {
 // trackHijack is http.Server's ConnState: it marks a connection a handler
 // has taken over, which then keeps its client's place until it closes.
 func trackHijack(nc net.Conn, s http.ConnState) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
 	if c, ok := nc.(*conn); ok && s == http.StateHijacked {
 		c.hijacked.Store(true)
 	}

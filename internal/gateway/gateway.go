@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -32,6 +33,7 @@ type Gateway struct {
 	stream  *stream.Stream
 	hub     *transport.Hub
 	handler http.Handler
+	admin   http.Handler
 	edge    *edge
 	health  health
 	check   *freshCheck // runs freshProbe for /readyz
@@ -102,6 +104,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		Gatherer:       reg,
 		Logger:         cfg.Logger,
 	})
+	g.admin = api.Admin(api.Options{Ready: g.Ready, Gatherer: reg, Logger: cfg.Logger})
 	return g, nil
 }
 
@@ -140,6 +143,10 @@ func (g *Gateway) connect() (*nats.Conn, error) {
 // Handler is the gateway's HTTP surface.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
+// AdminHandler serves /metrics, /healthz, /readyz and the profiles, for a
+// listener of the operator's own (ServeAdmin).
+func (g *Gateway) AdminHandler() http.Handler { return g.admin }
+
 // Hub is the gateway's hub.
 func (g *Gateway) Hub() *transport.Hub { return g.hub }
 
@@ -160,7 +167,10 @@ func (g *Gateway) NATSURL() string {
 // 1012), waits up to the drain timeout for them to go, and closes the
 // gateway. It returns nil after a clean drain. The connection budget, the
 // per-client connection cap and the send buffer apply to ln's
-// connections.
+// connections. With Config.TLS it serves HTTPS, HTTP/2 or HTTP/1.1 as the
+// client offers (WebSocket on HTTP/1.1): TLS wraps the edge's listener,
+// so the budget counts TCP connections and turns away, before any
+// handshake, those past it.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
@@ -174,6 +184,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:       nil,
 	}
 	ln = g.edge.listener(ln)
+	if g.cfg.TLS != nil {
+		// srv.TLSConfig stays nil: net/http then sets HTTP/2 up for the
+		// connections that negotiate it.
+		ln = tls.NewListener(ln, g.cfg.TLS)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -193,6 +208,18 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	g.Close()
 	if err := errors.Join(shutErr, drainErr); err != nil {
 		return fmt.Errorf("drain: %w", err)
+	}
+	return nil
+}
+
+// ServeAdmin serves AdminHandler on ln until ctx ends. Its connections
+// are not the edge's and count against no budget, so that a gateway at
+// its budget can still be looked into.
+func (g *Gateway) ServeAdmin(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second}
+	defer context.AfterFunc(ctx, func() { _ = srv.Close() })()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ import (
 // JetStream's own files fail to open.
 //
 // A connection accepted at the budget is triaged: its request line is
-// read, and a request for /healthz, /readyz or /metrics is served on a
+// read, and a request for /healthz or /readyz is served on a
 // small reserve; anything else is answered 503 overloaded and closed, as is
 // a connection past its client's cap (429 rate_limited). Reading the
 // request first keeps the answer an answer: written before the request, a
@@ -31,8 +31,8 @@ import (
 const (
 	// minFileHeadroom is the least of the open-file limit kept for what
 	// is not a client connection: the embedded NATS server's JetStream
-	// files and its TCP clients (--nats-listen), the listeners, the debug
-	// server, log files. A tenth of the limit is kept when that is more,
+	// files and its TCP clients (--nats-listen), the listeners, the admin
+	// listener's connections, log files. A tenth of the limit is kept when that is more,
 	// and at most half of it.
 	minFileHeadroom = 256
 	// healthReserve is how many operations requests are served at once
@@ -127,7 +127,7 @@ func newEdge(cfg Config, clients *api.Clients, reg prometheus.Registerer) *edge 
 	reg.MustRegister(
 		gauge("tickerd_connections", "open TCP connections to the gateway's HTTP listener", func() int64 { return e.open.Load() + e.reserve.Load() }),
 		gauge("tickerd_connections_budget", "the connection budget (--max-conns, or derived from the open-file limit)", func() int64 { return e.budget }),
-		counter("tickerd_connections_over_budget_total", "connections accepted at the budget: served for /healthz, /readyz, /metrics, or turned away", nil, &e.overBudget),
+		counter("tickerd_connections_over_budget_total", "connections accepted at the budget: served for /healthz, /readyz, or turned away", nil, &e.overBudget),
 		counter("tickerd_connections_turned_away_total", turnedHelp, prometheus.Labels{"code": "overloaded"}, &e.turnedAway[atBudget]),
 		counter("tickerd_connections_turned_away_total", turnedHelp, prometheus.Labels{"code": "rate_limited"}, &e.turnedAway[atClientCap]),
 	)

@@ -65,8 +65,8 @@ func TestThroughDefaultNginx(t *testing.T) {
 // gateways; the cursor alone carries the client through.
 func TestRoundRobinWithoutStickiness(t *testing.T) {
 	ns := natstest.Server(t)
-	_, a := testGateway(t, Config{NATSURL: ns.ClientURL()})
-	_, b := testGateway(t, Config{NATSURL: ns.ClientURL()})
+	ga, a := testGateway(t, Config{NATSURL: ns.ClientURL()})
+	gb, b := testGateway(t, Config{NATSURL: ns.ClientURL()})
 	base := proxytest.HAProxy{Upstreams: []string{
 		strings.TrimPrefix(a.URL, "http://"), strings.TrimPrefix(b.URL, "http://"),
 	}}.Start(t)
@@ -87,10 +87,10 @@ func TestRoundRobinWithoutStickiness(t *testing.T) {
 	if got := l.events["ev.a"]; len(got) != next || got[0] != 0 {
 		t.Fatalf("saw %d of %d events from %d", len(got), next, got[0])
 	}
-	for _, g := range []string{a.URL, b.URL} {
+	for url, g := range map[string]*Gateway{a.URL: ga, b.URL: gb} {
 		for _, tr := range transports {
 			if metric(t, g, `tickerd_sessions_opened_total{transport="`+tr+`"}`) == 0 {
-				t.Errorf("gateway %s served no %s session: the proxy did not spread the load", g, tr)
+				t.Errorf("gateway %s served no %s session: the proxy did not spread the load", url, tr)
 			}
 		}
 	}

@@ -86,7 +86,7 @@ func TestSendBufferCapped(t *testing.T) {
 // the client still gets before it learns it was cut off.
 func TestStalledSubscriberHeldByQueueNotKernel(t *testing.T) {
 	held := func(sendBuffer int) (events int, kernel int64) {
-		_, base := serveGateway(t, Config{SendBuffer: sendBuffer, Clients: noClientCaps})
+		g, base := serveGateway(t, Config{SendBuffer: sendBuffer, Clients: noClientCaps})
 		nc, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +100,7 @@ func TestStalledSubscriberHeldByQueueNotKernel(t *testing.T) {
 		// It reads no more. 1 KB events, 100 a publish, until its queue
 		// overflows.
 		pad := strings.Repeat("x", 1000)
-		for metric(t, base, "tickerd_slow_consumers_total") == 0 {
+		for metric(t, g, "tickerd_slow_consumers_total") == 0 {
 			if events >= 50000 {
 				t.Fatalf("%d events published and the stalled subscriber was not found slow", events)
 			}
