@@ -141,7 +141,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 		defer func() { stop(); <-done }()
 		log.Info("admin listener", "addr", adminLn.Addr().String(), "metrics", "http://"+adminLn.Addr().String()+"/metrics")
-		fmt.Fprintf(stdout, "tickerd: admin (/metrics, /debug/pprof/) on http://%s\n", adminLn.Addr())
 	}
 	log.Info("tickerd serving", "addr", ln.Addr().String(), "demo", scheme+"://"+displayAddr(ln.Addr()), "feeds", cfg.Feeds)
 	if f.cfg.PublishToken == "" {
@@ -150,6 +149,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "export TICKERD_PUBLISH_TOKEN=%s\n", cfg.PublishToken)
 	}
 	fmt.Fprintf(stdout, "tickerd: serving on %s://%s\n", scheme, displayAddr(ln.Addr()))
+	if adminLn != nil {
+		fmt.Fprintf(stdout, "tickerd: admin (/metrics, /healthz, /readyz, /debug/pprof/) on http://%s\n", adminLn.Addr())
+	}
 	if err := g.Serve(ctx, ln); err != nil {
 		return err
 	}
