@@ -152,7 +152,6 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-
 // The budget turns a TLS connection away before its handshake: it is a
 // TCP connection like any other.
 func TestTLSBudget(t *testing.T) {
