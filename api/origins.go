@@ -9,10 +9,6 @@ import (
 	"github.com/go-chi/cors"
 )
 
-// credentialCookie is the cookie that carries a subscriber's token
-// (docs/protocol.md, section 6).
-const credentialCookie = "tickerd_token"
-
 // origins are the browser origins --allowed-origins lists. None listed (or
 // "*" among them) allows any origin, but then without credentials: a page
 // on any site could otherwise read, with the visitor's cookie, what the
@@ -85,7 +81,7 @@ func (o origins) credentials(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin, sent := r.Header["Origin"]
 		if sent && len(r.Header["Cookie"]) > 0 && !o.listed(origin[0]) && !sameHost(origin[0], r.Host) {
-			dropCookie(r, credentialCookie)
+			dropCookie(r, TokenCookie)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -47,6 +47,7 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and prints it")
 	fs.Int64Var(&cfg.MaxBody, "max-body", api.DefaultMaxBody, "largest request body, bytes")
 	edgeFlags(fs, cfg)
+	authFlags(fs, cfg)
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", gateway.DefaultDrainTimeout, "how long shutdown waits for subscribers to go")
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", transport.DefaultQueueSize, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", transport.DefaultRingSize, "recent updates kept in memory for resuming cursors")
@@ -93,6 +94,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	offWhenZero(&cfg)
 	cfg.Logger = log
+	if err := checkAuth(cfg); err != nil {
+		return err
+	}
 	certs, err := loadTLS(f.tlsCert, f.tlsKey, log)
 	if err != nil {
 		return err
@@ -124,6 +128,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.PublishToken = randomToken()
 		log.Warn("no --publish-token given: generated one for this run", "publish_token", cfg.PublishToken)
 	}
+	warnIfOpen(cfg, log)
 	g, err := gateway.Start(ctx, cfg)
 	if err != nil {
 		return err
