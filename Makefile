@@ -55,7 +55,7 @@ FUZZTIME ?= 200000x
 FUZZFLAGS ?=
 FUZZ_TARGETS = \
 	./message:FuzzParseCursor ./message:FuzzCursorRoundTrip \
-	./message:FuzzTopic ./message:FuzzCleanPatterns \
+	./message:FuzzTopic ./message:FuzzCleanPatterns ./message:FuzzCovers \
 	./transport/wire:FuzzParseRequest ./transport/wire:FuzzParseCommand \
 	./feed:FuzzDecodeUpdates ./feed:FuzzAppendString
 fuzz:

@@ -87,6 +87,10 @@ func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.Hand
 			wire.WriteError(w, bodyError(err))
 			return
 		}
+		if err := mayPublish(transport.PrincipalFrom(r.Context()), updates); err != nil {
+			wire.WriteError(w, err)
+			return
+		}
 		if err := hub.Fits(updates); err != nil {
 			wire.WriteError(w, err)
 			return

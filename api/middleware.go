@@ -4,29 +4,40 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
+	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
 var errPublishToken = wire.ErrUnauthorized.With("publishing needs Authorization: Bearer <publish token>")
 
-// requireBearer refuses requests without "Authorization: Bearer <token>".
-func requireBearer(token string) func(http.Handler) http.Handler {
+// requireBearer refuses requests without "Authorization: Bearer <token>",
+// token being the static publish token (compared in constant time) or,
+// when a is set, a JWT it verifies: the JWT's principal then goes in the
+// request's context, for the publish handler to hold the body to its
+// publish claim.
+func requireBearer(token string, a transport.Authenticator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// The scheme is case-insensitive (RFC 9110, section 11.1).
-			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-			if !strings.EqualFold(scheme, "Bearer") || token == "" ||
-				subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+			got := bearerToken(r)
+			if token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if a == nil || got == "" {
 				wire.WriteError(w, errPublishToken)
 				return
 			}
-			next.ServeHTTP(w, r)
+			p, err := a.Authenticate(r.Context(), got)
+			if err != nil {
+				wire.WriteError(w, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(transport.WithPrincipal(r.Context(), p)))
 		})
 	}
 }
@@ -73,7 +84,7 @@ func allowOrigins(origins []string) func(http.Handler) http.Handler {
 	return cors.Handler(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodOptions},
-		AllowedHeaders: []string{"Last-Event-ID", "Cache-Control", "Content-Type"},
+		AllowedHeaders: []string{"Last-Event-ID", "Cache-Control", "Content-Type", "Authorization"},
 		MaxAge:         600,
 	})
 }

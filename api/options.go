@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/transport"
 )
 
 // Options configure the router. Zero fields take the defaults.
@@ -27,6 +29,11 @@ type Options struct {
 	// PublishTimeout bounds how long a publish waits for JetStream to
 	// store it; past it the publish fails with 503. Default 5s.
 	PublishTimeout time.Duration
+	// Authenticator verifies the tokens requests carry (a *Verifier):
+	// on the subscription endpoints, the snapshot and the topic list, and
+	// as a publisher's bearer besides PublishToken. Nil reads no tokens:
+	// the gateway is open, and publishing takes PublishToken alone.
+	Authenticator transport.Authenticator
 	// Transports are the subscription endpoints to mount, such as /v1/ws.
 	Transports []Endpoint
 	// AllowedOrigins are the browser origins ("https://example.com",

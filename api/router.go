@@ -45,7 +45,8 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 		cross := []string{"snapshot", "topics"}
 		r.Group(func(r chi.Router) {
 			// After CORS, so that a browser can read a 429.
-			r.Use(allowOrigins(opts.AllowedOrigins), opts.Clients.limit)
+			// Tokens are read after the limits, which cost less.
+			r.Use(allowOrigins(opts.AllowedOrigins), opts.Clients.limit, authenticate(opts.Authenticator))
 			for _, e := range opts.Transports {
 				if e.CrossOrigin {
 					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
@@ -61,14 +62,14 @@ func New(hub *transport.Hub, pub Publisher, opts Options) http.Handler {
 			})
 		})
 		r.Group(func(r chi.Router) {
-			r.Use(opts.Clients.limit)
+			r.Use(opts.Clients.limit, authenticate(opts.Authenticator))
 			for _, e := range opts.Transports {
 				if !e.CrossOrigin {
 					r.Method(http.MethodGet, strings.TrimPrefix(e.Path, "/v1"), e.Handler)
 				}
 			}
 		})
-		r.With(requireBearer(opts.PublishToken), limitBody(opts.MaxBody)).
+		r.With(requireBearer(opts.PublishToken, opts.Authenticator), limitBody(opts.MaxBody)).
 			Method(http.MethodPost, "/publish", publish(pub, hub, opts.PublishTimeout))
 	})
 	if opts.Static != nil {

@@ -1,6 +1,9 @@
 package transport
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Principal is who a session or request acts for, as the gateway's
 // authentication found it. The zero Principal is an anonymous subscriber.
@@ -10,6 +13,25 @@ type Principal struct {
 	// Grants are the patterns the bearer was granted beyond the public
 	// ones (a token's "topics" claim).
 	Grants []string
+	// Expires is when the token runs out (its "exp"): a session carrying
+	// it ends then with wire.ErrTokenExpired, unless renewed. Zero: never.
+	Expires time.Time
+	// Token reports that a valid token was presented: a refusal is then
+	// forbidden rather than unauthorized.
+	Token bool
+	// Publish are the patterns the bearer may publish to (a token's
+	// "publish" claim); the publish endpoint reads them, the hub does not.
+	Publish []string
+}
+
+// Authenticator verifies a token a client presents on an open connection
+// (the WebSocket auth command), as the gateway's authentication middleware
+// does a request's. It returns the token's principal, or an error of the
+// contract's table: wire.ErrUnauthorized for a token that is not valid,
+// wire.ErrTokenExpired for one past its exp. It may block briefly (to
+// fetch a key it does not know yet), never past ctx.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Principal, error)
 }
 
 // Authorizer decides whether a principal may subscribe to patterns. It is

@@ -55,6 +55,7 @@ func (h *Hub) Connect(ctx context.Context, c Conn, info Info, req wire.Request, 
 	s := h.newSession(info.Transport, info.Principal, limit, w.wake)
 	s.replayWait = info.ReplayWait
 	w.s = s
+	s.setPrincipal(info.Principal) // may end it at once, which starts the writer
 	if info.Heartbeat > 0 {
 		w.beat = time.AfterFunc(info.Heartbeat, w.onBeat)
 	}
@@ -72,6 +73,7 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 			Transport: info.Transport,
 			Heartbeat: wire.HeartbeatSeconds(info.Heartbeat),
 			Limits:    wire.HelloLimits{MaxTopics: h.opts.MaxTopics, Queue: h.opts.QueueSize, MaxFrame: info.MaxFrame},
+			Expires:   expires(info.Principal),
 		}))
 	}
 	if reqErr != nil {
@@ -116,7 +118,11 @@ func (s *Session) Command(ctx context.Context, raw []byte) {
 		return
 	}
 	h := s.hub
-	if cmd.Type == wire.CommandUnsubscribe {
+	switch cmd.Type {
+	case wire.CommandAuth:
+		s.send(s.authenticate(ctx, cmd))
+		return
+	case wire.CommandUnsubscribe:
 		h.unsubscribe(s, cmd.Patterns)
 		s.send(wire.AckFrame(cmd.ID))
 		return

@@ -49,6 +49,10 @@ type Options struct {
 	// Authorizer decides who may subscribe to what. Default nil: every
 	// topic is public.
 	Authorizer Authorizer
+	// Authenticator verifies the tokens of WebSocket auth commands.
+	// Default nil: the gateway reads no tokens, and acks every auth
+	// command without reading it (every topic is public then).
+	Authenticator Authenticator
 }
 
 // Defaults of Options, which the serve command's flags show too.

@@ -22,12 +22,15 @@ var ErrClosed = errors.New("session closed")
 type Session struct {
 	hub       *Hub
 	transport string
-	principal Principal
 
-	mu    sync.Mutex
-	queue []wire.Item
-	limit int
-	err   error // set once, when the session ends
+	mu sync.Mutex
+	// principal is who the session acts for; an auth command replaces
+	// it, and expiry, when its token has an exp, ends the session then.
+	principal Principal
+	expiry    *time.Timer
+	queue     []wire.Item
+	limit     int
+	err       error // set once, when the session ends
 	// notify is called, never blocking, when something was queued or the
 	// session ended: it wakes the writer. Set at creation, never changed.
 	notify func()
@@ -248,6 +251,9 @@ func (s *Session) end(err error) bool {
 	}
 	s.err = err
 	close(s.done)
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
 	s.mu.Unlock()
 	s.notify()
 	return true

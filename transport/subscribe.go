@@ -41,7 +41,7 @@ func (h *Hub) authorize(ctx context.Context, p Principal, patterns []string) err
 // adding them keeps s within the topic limit. Only a session's own reader
 // subscribes it, so the answer holds until that reader subscribes.
 func (h *Hub) admit(ctx context.Context, s *Session, patterns []string) ([]string, error) {
-	if err := h.authorize(ctx, s.principal, patterns); err != nil {
+	if err := h.authorize(ctx, s.Principal(), patterns); err != nil {
 		return nil, err
 	}
 	h.mu.RLock()
@@ -130,6 +130,17 @@ func (h *Hub) unsubscribe(s *Session, patterns []string) {
 			delete(s.subs, p)
 		}
 	}
+}
+
+// patterns returns the patterns s has.
+func (h *Hub) patterns(s *Session) []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]string, 0, len(s.subs))
+	for p := range s.subs {
+		out = append(out, p)
+	}
+	return out
 }
 
 // patternCount reports how many patterns s has.

@@ -45,6 +45,7 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&cfg.PublishToken, "publish-token", "", "bearer token for POST /v1/publish; empty generates one and prints it")
 	fs.Int64Var(&cfg.MaxBody, "max-body", api.DefaultMaxBody, "largest request body, bytes")
 	edgeFlags(fs, cfg)
+	authFlags(fs, cfg)
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", gateway.DefaultDrainTimeout, "how long shutdown waits for subscribers to go")
 	fs.IntVar(&cfg.Hub.QueueSize, "queue-size", transport.DefaultQueueSize, "per-subscriber queue bound, in updates")
 	fs.IntVar(&cfg.Hub.RingSize, "replay-buffer", transport.DefaultRingSize, "recent updates kept in memory for resuming cursors")
@@ -91,6 +92,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	offWhenZero(&cfg)
 	cfg.Logger = log
+	if err := checkAuth(cfg, log); err != nil {
+		return err
+	}
 
 	// The address is the one thing most likely to be taken, so it is bound
 	// before NATS and the feeds start: a clash then fails at once, with

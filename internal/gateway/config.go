@@ -44,6 +44,14 @@ type Config struct {
 	// "https://*.example.com") allowed to subscribe, on every transport.
 	// Empty allows any.
 	AllowedOrigins []string
+	// JWT configures token verification (see api.VerifierOptions). With
+	// neither a secret nor a JWKS no token is read and every topic is
+	// public; with either, only PublicTopics and what a token grants.
+	JWT api.VerifierOptions
+	// PublicTopics are the patterns anyone may read without a token, when
+	// JWT is configured. Without JWT they are refused: every topic is
+	// public then.
+	PublicTopics []string
 	// MaxBody bounds a request body. Default 1 MiB.
 	MaxBody int64
 	// MaxURL bounds a request's URL, path and query, in bytes: 414

@@ -50,6 +50,11 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if err := CheckTransports(cfg.Transports); err != nil {
 		return nil, err
 	}
+	// Keys that cannot be read fail the start before anything runs.
+	verifier, err := newVerifier(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{cfg: cfg}
 	defer func() {
 		if err != nil {
@@ -66,6 +71,11 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hubOpts := cfg.Hub
 	hubOpts.Logger, hubOpts.Registerer = cfg.Logger, reg
+	var authn transport.Authenticator // nil, not a nil *Verifier, when open
+	if verifier != nil {
+		authn = verifier
+		hubOpts.Authorizer, hubOpts.Authenticator = api.Access{Public: cfg.PublicTopics}, verifier
+	}
 	g.hub = transport.New(g.stream, hubOpts)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -73,6 +83,9 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g.check = newFreshCheck(freshProbeGap, g.freshProbe)
 	g.wg.Go(func() { _ = g.hub.Run(runCtx) })
 	g.wg.Go(func() { g.watch(runCtx) })
+	if verifier != nil {
+		g.wg.Go(func() { verifier.Run(runCtx) })
+	}
 	pub := watchedStream{s: g.stream, h: &g.health}
 	cfg.Feed.Logger = cfg.Logger
 	runners, err := feed.Build(cfg.Feeds, cfg.Feed)
@@ -91,6 +104,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g.edge = newEdge(cfg, clients, reg)
 	g.handler = api.New(g.hub, pub, api.Options{
 		PublishToken:   cfg.PublishToken,
+		Authenticator:  authn,
 		MaxBody:        cfg.MaxBody,
 		MaxURL:         cfg.MaxURL,
 		Clients:        clients,
@@ -103,6 +117,26 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		Logger:         cfg.Logger,
 	})
 	return g, nil
+}
+
+// newVerifier makes the token verifier cfg.JWT configures; nil when it
+// configures none, and the gateway is open.
+func newVerifier(ctx context.Context, cfg Config) (*api.Verifier, error) {
+	if !cfg.JWT.Configured() {
+		if len(cfg.PublicTopics) > 0 {
+			return nil, errors.New("public topics are set, but no JWT secret or JWKS: without tokens every topic is public")
+		}
+		return nil, nil
+	}
+	opts := cfg.JWT
+	if opts.Logger == nil {
+		opts.Logger = cfg.Logger
+	}
+	v, err := api.NewVerifier(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("JWT: %w", err)
+	}
+	return v, nil
 }
 
 func (g *Gateway) connect() (*nats.Conn, error) {

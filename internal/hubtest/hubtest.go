@@ -72,4 +72,5 @@ type Msg struct {
 	Transport string          `json:"transport"`
 	Heartbeat int             `json:"heartbeat"`
 	Limits    map[string]int  `json:"limits"`
+	Expires   int64           `json:"expires"`
 }

@@ -131,7 +131,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	items, reason := c.items, c.reason
 	if len(items) == 0 && r.Context().Err() == nil {
 		if err := failure(reason, req.From == nil); err != nil {
-			if !errors.Is(err, wire.ErrShutdown) && !errors.Is(err, wire.ErrOverloaded) {
+			if !errors.Is(err, wire.ErrShutdown) && !errors.Is(err, wire.ErrOverloaded) && !errors.Is(err, wire.ErrTokenExpired) {
 				h.opts.Logger.Warn("poll subscription failed", "err", err)
 			}
 			wire.WriteError(w, err)

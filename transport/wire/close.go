@@ -27,6 +27,9 @@ const (
 	// CloseSlowConsumer (4001): events overflowed the subscriber's queue;
 	// reconnect at once with the cursor and nothing is lost.
 	CloseSlowConsumer CloseCode = 4001
+	// CloseTokenExpired (4003): the connection's token passed its exp and
+	// was not renewed; get a new token, then reconnect with the cursor.
+	CloseTokenExpired CloseCode = 4003
 )
 
 // ProtocolClose is how a WebSocket ends when the client broke the

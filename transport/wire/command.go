@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/tickerd/tickerd/message"
 )
@@ -10,7 +11,14 @@ import (
 const (
 	CommandSubscribe   = "subscribe"
 	CommandUnsubscribe = "unsubscribe"
+	// CommandAuth presents a token, or renews the connection's: its
+	// principal is replaced and the new token's exp rules.
+	CommandAuth = "auth"
 )
+
+// MaxToken is the longest token a client may present, in bytes: enough
+// for a JWT granting a hundred long patterns.
+const MaxToken = 16 << 10
 
 // ID is a command's id as the client sent it: a JSON number or string,
 // echoed in the ack or error that answers it; nil when it had none usable.
@@ -20,6 +28,7 @@ type ID = json.RawMessage
 //
 //	{"type":"subscribe","id":1,"topics":["stocks.AAPL"],"cursor":"C"}
 //	{"type":"unsubscribe","id":2,"topics":["stocks.AAPL"]}
+//	{"type":"auth","id":3,"token":"<jwt>"}
 type Command struct {
 	Type string
 	ID   ID
@@ -27,6 +36,8 @@ type Command struct {
 	Patterns []string
 	// From is where a subscribe asks to resume; nil for a snapshot first.
 	From *message.Cursor
+	// Token is an auth command's token.
+	Token string
 }
 
 // command is a command as it is sent.
@@ -35,6 +46,7 @@ type command struct {
 	ID     json.RawMessage `json:"id"`
 	Topics []string        `json:"topics"`
 	Cursor string          `json:"cursor"`
+	Token  string          `json:"token"`
 }
 
 // ParseCommand reads one command. Its error is one of the table's, with
@@ -47,6 +59,15 @@ func ParseCommand(raw []byte) (Command, error) {
 	cmd := Command{Type: c.Type, ID: decodeID(c.ID)}
 	switch c.Type {
 	case CommandSubscribe, CommandUnsubscribe:
+	case CommandAuth:
+		if c.Token == "" {
+			return cmd, ErrBadRequest.With(`auth command has no "token"`)
+		}
+		if len(c.Token) > MaxToken {
+			return cmd, ErrBadRequest.With(fmt.Sprintf("the token is longer than %d bytes", MaxToken))
+		}
+		cmd.Token = c.Token
+		return cmd, nil
 	case "":
 		return cmd, ErrBadRequest.With(`command has no "type"`)
 	default:

@@ -18,6 +18,7 @@ type commandCase struct {
 	id       string   // the ID kept, as raw JSON; "" for none
 	patterns []string // on success
 	from     *message.Cursor
+	token    string // an auth command's, on success
 	msg      string // a part of the error message, when it matters
 }
 
@@ -34,7 +35,7 @@ var commandCases = []commandCase{
 	{name: "type not a string", raw: `{"type":1,"id":"t","topics":["a"]}`, code: "bad_request", id: `"t"`},
 
 	{name: "no type", raw: `{"id":1,"topics":["a"]}`, code: "bad_request", id: `1`, msg: `"type"`},
-	{name: "unknown type", raw: `{"type":"auth","id":2,"topics":["a"]}`, code: "unknown_type", id: `2`, msg: `"auth"`},
+	{name: "unknown type", raw: `{"type":"login","id":2,"topics":["a"]}`, code: "unknown_type", id: `2`, msg: `"login"`},
 	{name: "long unknown type", raw: `{"type":"` + strings.Repeat("x", 200) + `","id":3}`, code: "unknown_type", id: `3`,
 		msg: `"` + strings.Repeat("x", 64) + `..."`},
 	{name: "type is case-sensitive", raw: `{"type":"Subscribe","topics":["a"]}`, code: "unknown_type"},
@@ -61,6 +62,15 @@ var commandCases = []commandCase{
 	{name: "empty cursor is none", raw: `{"type":"subscribe","topics":["a"],"cursor":""}`, patterns: []string{"a"}},
 	{name: "unknown fields ignored", raw: `{"type":"subscribe","topics":["a"],"token":"t","extra":{"x":[1]}}`,
 		patterns: []string{"a"}},
+
+	// auth takes a token, and nothing else.
+	{name: "auth", raw: `{"type":"auth","id":9,"token":"a.b.c"}`, id: `9`, token: "a.b.c"},
+	{name: "auth ignores topics", raw: `{"type":"auth","token":"t","topics":["bad topic"]}`, token: "t"},
+	{name: "auth without token", raw: `{"type":"auth","id":9}`, code: "bad_request", id: `9`, msg: `"token"`},
+	{name: "auth with empty token", raw: `{"type":"auth","id":9,"token":""}`, code: "bad_request", id: `9`},
+	{name: "auth token not a string", raw: `{"type":"auth","id":9,"token":7}`, code: "bad_request", id: `9`},
+	{name: "auth token too long", raw: `{"type":"auth","id":9,"token":"` + strings.Repeat("x", MaxToken+1) + `"}`,
+		code: "bad_request", id: `9`},
 
 	// Ids: numbers and strings are echoed as sent, anything else dropped.
 	{name: "id number", raw: `{"type":"subscribe","id":-1.5e3,"topics":["a"]}`, id: `-1.5e3`, patterns: []string{"a"}},
@@ -98,6 +108,9 @@ func TestParseCommand(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("error %v (%s)", err, Lookup(err).Code)
+			}
+			if cmd.Token != tt.token {
+				t.Errorf("Token = %q, want %q", cmd.Token, tt.token)
 			}
 			if !slices.Equal(cmd.Patterns, tt.patterns) {
 				t.Errorf("Patterns = %q, want %q", cmd.Patterns, tt.patterns)
@@ -150,6 +163,12 @@ func FuzzParseCommand(f *testing.F) {
 			f := ErrorFrame(cmd.ID, err)
 			if !json.Valid(f.JSON) || strings.Contains(string(f.JSON), "\n") {
 				t.Fatalf("error frame is not one line of JSON: %q", f.JSON)
+			}
+			return
+		}
+		if cmd.Type == CommandAuth {
+			if cmd.Token == "" || len(cmd.Token) > MaxToken || cmd.Patterns != nil || cmd.From != nil {
+				t.Fatalf("accepted auth %+v", cmd)
 			}
 			return
 		}

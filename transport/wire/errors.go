@@ -58,14 +58,20 @@ func (e *Error) base() *Error {
 var (
 	ErrBadRequest = &Error{Code: "bad_request", Status: http.StatusBadRequest, msg: "bad request"}
 	// ErrNoTopics: a request that must name topics named none.
-	ErrNoTopics         = &Error{Code: "bad_request", Status: http.StatusBadRequest, msg: `"topics" is required (">" for all)`}
-	ErrBadTopic         = &Error{Code: "bad_topic", Status: http.StatusBadRequest, msg: "bad topic"}
-	ErrBadCursor        = &Error{Code: "bad_cursor", Status: http.StatusBadRequest, msg: "cursor cannot be decoded"}
-	ErrBadKind          = &Error{Code: "bad_kind", Status: http.StatusBadRequest, msg: `kind must be "state" or "event"`}
-	ErrTooManyTopics    = &Error{Code: "too_many_topics", Status: http.StatusBadRequest, msg: "too many topics"}
-	ErrUnknownType      = &Error{Code: "unknown_type", Status: http.StatusBadRequest, msg: "unknown command type"}
-	ErrUnauthorized     = &Error{Code: "unauthorized", Status: http.StatusUnauthorized, msg: "unauthorized"}
-	ErrForbidden        = &Error{Code: "forbidden", Status: http.StatusForbidden, msg: "forbidden"}
+	ErrNoTopics      = &Error{Code: "bad_request", Status: http.StatusBadRequest, msg: `"topics" is required (">" for all)`}
+	ErrBadTopic      = &Error{Code: "bad_topic", Status: http.StatusBadRequest, msg: "bad topic"}
+	ErrBadCursor     = &Error{Code: "bad_cursor", Status: http.StatusBadRequest, msg: "cursor cannot be decoded"}
+	ErrBadKind       = &Error{Code: "bad_kind", Status: http.StatusBadRequest, msg: `kind must be "state" or "event"`}
+	ErrTooManyTopics = &Error{Code: "too_many_topics", Status: http.StatusBadRequest, msg: "too many topics"}
+	ErrUnknownType   = &Error{Code: "unknown_type", Status: http.StatusBadRequest, msg: "unknown command type"}
+	ErrUnauthorized  = &Error{Code: "unauthorized", Status: http.StatusUnauthorized, msg: "unauthorized"}
+	ErrForbidden     = &Error{Code: "forbidden", Status: http.StatusForbidden, msg: "forbidden"}
+	// ErrTokenExpired: the token presented, or the one a live stream
+	// carries, has passed its exp. The client gets a new token, then
+	// reconnects with its cursor (or renews with the WebSocket auth
+	// command before exp, and nothing ends).
+	ErrTokenExpired = &Error{Code: "token_expired", Status: http.StatusUnauthorized, Close: CloseTokenExpired, msg: "token expired",
+		closeText: "token expired"}
 	ErrNotFound         = &Error{Code: "not_found", Status: http.StatusNotFound, msg: "not found"}
 	ErrMethodNotAllowed = &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed, msg: "method not allowed"}
 	ErrTooLarge         = &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge, msg: "request body is larger than the limit"}
@@ -102,7 +108,7 @@ var (
 // Table lists every row, for documentation and tests.
 var Table = []*Error{
 	ErrBadRequest, ErrNoTopics, ErrBadTopic, ErrBadCursor, ErrBadKind, ErrTooManyTopics,
-	ErrUnknownType, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
+	ErrUnknownType, ErrUnauthorized, ErrForbidden, ErrTokenExpired, ErrNotFound, ErrMethodNotAllowed,
 	ErrTooLarge, ErrURITooLong, ErrTooManyMatches, ErrTopicCapacity, ErrRateLimited, ErrOverloaded,
 	ErrSlowConsumer, ErrShutdown, ErrUnavailable, ErrNotReady,
 }

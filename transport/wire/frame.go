@@ -85,6 +85,9 @@ type Hello struct {
 	// alive; a client that hears nothing for twice that may reconnect.
 	Heartbeat int         `json:"heartbeat"`
 	Limits    HelloLimits `json:"limits"`
+	// Expires is the exp (unix seconds) of the token the connection
+	// carries, at which it ends unless renewed; absent without a token.
+	Expires int64 `json:"expires,omitempty"`
 }
 
 // HelloLimits tells a client the bounds the server holds it to.

@@ -25,8 +25,11 @@ func setJSONHeaders(h http.Header) {
 // code of its row: {"error":{"code":"bad_topic","message":".."}}.
 func WriteError(w http.ResponseWriter, err error) {
 	e := Lookup(err)
-	if e.base() == ErrUnauthorized {
+	switch e.base() {
+	case ErrUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tickerd"`)
+	case ErrTokenExpired:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tickerd", error="invalid_token", error_description="token expired"`)
 	}
 	if e.RetryAfter > 0 && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -44,6 +44,10 @@ func AppendSSEEnd(b []byte, reason error, retry time.Duration) []byte {
 	if e.RetrySoon {
 		b = AppendSSERetry(b, retry)
 	}
-	f := ErrorFrame(nil, e.With(reason.Error()+": reconnect with Last-Event-ID"))
+	hint := ": reconnect with Last-Event-ID"
+	if e.base() == ErrTokenExpired {
+		hint = ": get a new token, then reconnect with Last-Event-ID"
+	}
+	f := ErrorFrame(nil, e.With(reason.Error()+hint))
 	return AppendSSEEvents(b, []Item{{Frame: f}})
 }
