@@ -505,7 +505,7 @@
       self._tok = tok ? String(tok) : "";
       fn.call(self);
     }
-    if (!get) { return answer(); }
+    if (!get) { return fn.call(this); }
     try { get(answer); } catch (e) { answer(e); }
   };
 
@@ -609,7 +609,7 @@
     if (m.type === "hello") {
       if (!conn.open) {
         conn.open = true;
-        this._renew(conn, m.expires);
+        this._renew(conn, conn.ws && m.expires);
         this._opened(conn);
       }
     } else if (m.id && m.id === conn.auth) {
