@@ -130,6 +130,49 @@ func TestBrowserTokenRenewal(t *testing.T) {
 	}
 }
 
+// A renewal the gateway refuses (getToken's second token is garbage) is
+// taken as an expiry: the page is told, and the client reconnects at once
+// with a new token and its cursor.
+func TestBrowserTokenRenewalRefused(t *testing.T) {
+	h := startHarness(t, testSecret)
+	ctx := browser(t)
+	open(t, ctx, h.url()+"/__test.html?auth=ev&bad=2")
+	h.publishAcross()
+	s := deliverAll(t, ctx, h, 5)
+	if !slices.Equal(s.Errors, []string{"unauthorized"}) || !slices.Equal(s.Transports, []string{"ws"}) {
+		t.Fatalf("errors %v (want one unauthorized), transports %v (want only ws)", s.Errors, s.Transports)
+	}
+	if n := h.hits["/v1/ws"].Load(); n != 2 {
+		t.Fatalf("%d WebSocket connections, want 2: the first, and one after the refused renewal", n)
+	}
+}
+
+// WebSocket is refused at first: the client reads the private topic over
+// SSE, climbs back to a WebSocket with a new token, and renews it there in
+// place; no gap, no repeat.
+func TestBrowserTokenClimbsBackToWebSocket(t *testing.T) {
+	h := startHarness(t, testSecret)
+	h.blockWS.Store(true)
+	ctx := browser(t)
+	if s := open(t, ctx, h.url()+"/__test.html?auth=ev&probe=500"); s.Transport != "sse" {
+		t.Fatalf("with WebSocket blocked: %q", s.Transport)
+	}
+	deliverAll(t, ctx, h, 10)
+	h.blockWS.Store(false)
+	await(t, ctx, "the climb back to WebSocket", func(s state) bool { return s.Transport == "ws" })
+	ws0, m0 := h.hits["/v1/ws"].Load(), h.mints.Load()
+	h.publishAcross()
+	s := deliverAll(t, ctx, h, 5)
+	if s.Transport != "ws" || len(s.Errors) > 0 {
+		t.Fatalf("transport %q (want ws), errors %v", s.Transport, s.Errors)
+	}
+	ws, m := h.hits["/v1/ws"].Load()-ws0, h.mints.Load()-m0
+	t.Logf("after the climb: %d tokens, %d more WebSocket connections", m, ws)
+	if m < 3 || ws >= m {
+		t.Fatalf("after the climb, %d tokens over %d more WebSocket connections: not renewed in place", m, ws)
+	}
+}
+
 // The widget with a getToken hook (data-tickerd-get-token) and the widget
 // with a static data-tickerd-token both get every event, the first across
 // several renewals.

@@ -32,7 +32,8 @@ import (
 // testPage drives Tickerd.Client and records what it sees in window.__t.
 // Query: nows=1 removes WebSocket and noes=1 EventSource before the client
 // loads; hello and probe set its timeouts in ms, maxb its maxBackoff;
-// auth=G gives it a getToken that mints tokens granting G.> at /__token.
+// auth=G gives it a getToken that mints tokens granting G.> at /__token,
+// and bad=N makes that getToken's Nth answer a token no gateway accepts.
 const testPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tickerd client test</title></head><body>
 <script>
@@ -49,8 +50,10 @@ window.__t = {statuses: [], events: [], errors: [], transport: null, transports:
   var p = {};
   location.search.replace(/[?&](\w+)=(\w+)/g, function (_, k, v) { p[k] = v; });
   var o = {helloTimeout: +(p.hello || 1500), probeInterval: +(p.probe || 1000), minBackoff: 100, maxBackoff: +(p.maxb || 1000)};
+  var calls = 0;
   if (p.auth) {
     o.getToken = function (cb) {
+      if (++calls === +p.bad) { return cb(null, "not.a.token"); }
       var x = new XMLHttpRequest();
       x.open("GET", "/__token?grant=" + p.auth);
       x.onload = function () { cb(x.status === 200 ? null : "HTTP " + x.status, x.responseText); };
