@@ -92,7 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.WebSocket.Heartbeat, cfg.SSE.Heartbeat = f.heartbeat, f.heartbeat
 	offWhenZero(&cfg)
 	cfg.Logger = log
-	if err := checkAuth(cfg, log); err != nil {
+	if err := checkAuth(cfg); err != nil {
 		return err
 	}
 
@@ -121,6 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	warnIfOpen(cfg, log)
 	g, err := gateway.Start(ctx, cfg)
 	if err != nil {
 		return err

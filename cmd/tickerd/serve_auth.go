@@ -25,15 +25,18 @@ func authFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 	})
 }
 
-// checkAuth refuses --public-topics without a way to verify tokens, and
-// warns when the gateway reads no tokens at all.
-func checkAuth(cfg gateway.Config, log *slog.Logger) error {
-	if cfg.JWT.Configured() {
-		return nil
-	}
-	if len(cfg.PublicTopics) > 0 {
+// checkAuth refuses --public-topics without a way to verify tokens.
+func checkAuth(cfg gateway.Config) error {
+	if !cfg.JWT.Configured() && len(cfg.PublicTopics) > 0 {
 		return fmt.Errorf("%w: --public-topics needs --jwt-secret or --jwt-jwks: without tokens every topic is public", errUsage)
 	}
-	log.Warn("no --jwt-secret or --jwt-jwks: every topic is public, and anyone may subscribe to any")
 	return nil
+}
+
+// warnIfOpen says, at start, that a gateway reading no tokens serves
+// every topic to anyone.
+func warnIfOpen(cfg gateway.Config, log *slog.Logger) {
+	if !cfg.JWT.Configured() {
+		log.Warn("no --jwt-secret or --jwt-jwks: every topic is public, and anyone may subscribe to any")
+	}
 }

@@ -247,6 +247,7 @@ func httpOutcome(t *testing.T, resp *http.Response) outcome {
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatalf("%d %q: not an error body", resp.StatusCode, b)
 	}
+	t.Logf("%d %s", resp.StatusCode, b)
 	return outcome{status: resp.StatusCode, code: e.Error.Code}
 }
 
@@ -271,5 +272,5 @@ func closeCode(err error) int {
 // jwtOptions configures verification with secret and a JWKS source,
 // refreshing on every unknown kid.
 func jwtOptions(secret, jwksSource string) api.VerifierOptions {
-	return api.VerifierOptions{Secret: secret, JWKS: jwksSource, MinRefresh: time.Millisecond}
+	return api.VerifierOptions{Secret: secret, JWKS: jwksSource, MinRefresh: time.Nanosecond}
 }
