@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/embednats"
 	"github.com/tickerd/tickerd/internal/gateway"
@@ -30,7 +31,9 @@ import (
 
 // testPage drives Tickerd.Client and records what it sees in window.__t.
 // Query: nows=1 removes WebSocket and noes=1 EventSource before the client
-// loads; hello and probe set its timeouts in ms.
+// loads; hello and probe set its timeouts in ms, maxb its maxBackoff;
+// auth=G gives it a getToken that mints tokens granting G.> at /__token,
+// and bad=N makes that getToken's Nth answer a token no gateway accepts.
 const testPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tickerd client test</title></head><body>
 <script>
@@ -46,7 +49,19 @@ window.__t = {statuses: [], events: [], errors: [], transport: null, transports:
 (function () {
   var p = {};
   location.search.replace(/[?&](\w+)=(\w+)/g, function (_, k, v) { p[k] = v; });
-  var c = new Tickerd.Client("", {helloTimeout: +(p.hello || 1500), probeInterval: +(p.probe || 1000), minBackoff: 100, maxBackoff: 1000});
+  var o = {helloTimeout: +(p.hello || 1500), probeInterval: +(p.probe || 1000), minBackoff: 100, maxBackoff: +(p.maxb || 1000)};
+  var calls = 0;
+  if (p.auth) {
+    o.getToken = function (cb) {
+      if (++calls === +p.bad) { return cb(null, "not.a.token"); }
+      var x = new XMLHttpRequest();
+      x.open("GET", "/__token?grant=" + p.auth);
+      x.onload = function () { cb(x.status === 200 ? null : "HTTP " + x.status, x.responseText); };
+      x.onerror = function () { cb("network error"); };
+      x.send();
+    };
+  }
+  var c = new Tickerd.Client("", o);
   function note() {
     __t.transport = c.transport;
     var ts = __t.transports;
@@ -70,12 +85,23 @@ type harness struct {
 	blockWS atomic.Bool // refuse WebSocket handshakes with a fast 403
 	stop    func()
 	next    int // the next event number
+
+	secret string                   // the gateway's HS256 secret; empty: open
+	mints  atomic.Int64             // tokens /__token gave
+	hits   map[string]*atomic.Int64 // requests to /v1/ws, /v1/sse, /v1/poll
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return startHarness(t, "") }
+
+// startHarness starts a gateway that verifies tokens signed with secret,
+// and nothing public; an empty secret leaves it open.
+func startHarness(t *testing.T, secret string) *harness {
 	ns := natstest.Server(t)
 	pub := natstest.Stream(t, ns, stream.Options{})
-	h := &harness{t: t, ns: ns, pub: pub, addr: "127.0.0.1:0"}
+	h := &harness{t: t, ns: ns, pub: pub, addr: "127.0.0.1:0", secret: secret, hits: map[string]*atomic.Int64{}}
+	for _, p := range []string{"/v1/ws", "/v1/sse", "/v1/poll"} {
+		h.hits[p] = new(atomic.Int64)
+	}
 	h.start()
 	t.Cleanup(func() { h.stop() })
 	return h
@@ -88,7 +114,8 @@ func (h *harness) start() {
 	t := h.t
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	g, err := gateway.Start(ctx, gateway.Config{NATSURL: h.ns.ClientURL(), PublishToken: "t", Logger: quiet()})
+	g, err := gateway.Start(ctx, gateway.Config{NATSURL: h.ns.ClientURL(), PublishToken: "t", Logger: quiet(),
+		JWT: api.VerifierOptions{Secret: h.secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +134,13 @@ func (h *harness) start() {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, testPage)
 	})
+	mux.HandleFunc("/__token", h.serveToken)
+	mux.HandleFunc("/__widget.html", h.serveWidgetPage)
 	gw := g.Handler()
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := h.hits[r.URL.Path]; n != nil {
+			n.Add(1)
+		}
 		if r.URL.Path == "/v1/ws" && h.blockWS.Load() {
 			http.Error(w, "WebSockets are blocked here", http.StatusForbidden)
 			return

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tickerd/tickerd/transport/wire"
@@ -47,5 +48,21 @@ func TestClientResumesOnTheTablesEnds(t *testing.T) {
 	if !slices.Equal(closes, wantCloses) || !slices.Equal(codes, wantCodes) {
 		t.Fatalf("ticker.js resumes at once on closes %v and SSE codes %v; the error table says %v and %v",
 			closes, codes, wantCloses, wantCodes)
+	}
+}
+
+// The client takes a new token and reconnects at once on the ends of the
+// token_expired row: its WebSocket close code and its error code (SSE
+// event, poll answer).
+func TestClientRenewsOnTheTokenExpiredRow(t *testing.T) {
+	js, err := os.ReadFile("ticker.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := wire.ErrTokenExpired
+	for _, want := range []string{"e.code === " + strconv.Itoa(int(e.Close)), `m.code === "` + e.Code + `"`} {
+		if !strings.Contains(string(js), want) {
+			t.Fatalf("ticker.js does not test %s: the token_expired row is %d / %q", want, e.Close, e.Code)
+		}
 	}
 }

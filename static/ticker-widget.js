@@ -8,9 +8,13 @@
  * sports.<league>.<id> as scoreboards and their .events as the latest
  * plays. Optional: data-tickerd-url (server; default where this script came
  * from), data-tickerd-transports ("ws,sse,poll"), data-tickerd-theme
- * ("light"), data-tickerd-max (scoreboards or events shown, default 8).
+ * ("light"), data-tickerd-max (scoreboards or events shown, default 8),
+ * data-tickerd-token (an access token), data-tickerd-get-token (the name of
+ * a global function(callback) giving tokens, as ticker.js's getToken;
+ * default window.TickerdGetToken, if defined when the widget mounts).
  * ticker.js is loaded from beside this script if needed; the widgets of one
- * server share one client (Tickerd.Widget.client(url, transports)).
+ * server share one client (Tickerd.Widget.client(url, transports, token,
+ * hook)).
  *
  * Styles: a Shadow DOM root keeps the page's CSS out and ours in, and the
  * widget's root resets what it inherits (all: initial). Without Shadow DOM
@@ -130,13 +134,13 @@
     }, ms);
   }
 
-  // client returns the shared client for a server and transport list.
-  function client(url, transports) {
-    var key;
-    url = url || DIR;
-    transports = transports ? String(transports) : "";
-    key = url + "|" + transports;
-    return clients[key] || (clients[key] = new T.Client(url, transports ? { transports: transports.split(",") } : {}));
+  // client returns the shared client for a server, transport list and
+  // token or token hook.
+  function client(url, transports, token, hook) {
+    var o = { token: token }, key = [url = url || DIR, transports, token, hook = hook || "TickerdGetToken"].join("|");
+    if (transports) { o.transports = String(transports).split(","); }
+    o.getToken = window[hook];
+    return clients[key] || (clients[key] = new T.Client(url, o));
   }
 
   function withClient(fn) {
@@ -188,7 +192,7 @@
     }
     this.status("connecting");
     withClient(function () {
-      var c = client(attr("url"), attr("transports"));
+      var c = client(attr("url"), attr("transports"), attr("token"), attr("get-token"));
       c.on("status", function (s) { self.status(s); });
       c.subscribe(self.topics, function (u) { self.update(u); });
       if (c.status) { self.status(c.status); }

@@ -1,11 +1,12 @@
 /*
  * ticker.js: the Tickerd browser client (ES5, no dependencies, no build).
  *
- *   var c = new Tickerd.Client("https://host", {token: "..."});
+ *   var c = new Tickerd.Client("https://host", {getToken: function (cb) { cb(err, jwt); }});
  *   var sub = c.subscribe(["stocks.AAPL", "sports.nba.>"], function (u) {});
  *   c.on("status", fn); // connecting, open/ws, open/sse, open/poll, offline
  *   c.on("reset", fn);  // a snapshot with reset:true: updates were missed
- *   c.on("error", fn);  // {type:"error",code,message} from the server
+ *   c.on("error", fn);  // {type:"error",code,message} from the server, or
+ *                       // code "get_token" when getToken failed
  *   sub.unsubscribe(); c.close();
  *
  * The protocol (docs/protocol.md), as this client uses it:
@@ -34,6 +35,10 @@
  * - Off WebSocket, every probeInterval a WebSocket without topics is opened;
  *   at its hello the old transport is dropped and one subscribe command with
  *   every pattern and the cursor takes over: no gap, no duplicate.
+ * - Tokens: getToken's before every connect, as ?token=. A WebSocket
+ *   renews in place (auth) before hello.expires; 4003, token_expired or a
+ *   refused auth: a new token and a reconnect at once. Browsers hide a
+ *   refused stream's status: poll tells unauthorized/forbidden.
  * - Heartbeats (pings, SSE comments) are invisible to scripts, so quiet
  *   connections are not timed out here; the window's online event
  *   reconnects at once after an offline spell.
@@ -58,6 +63,14 @@
   function now() { return new Date().getTime(); }
   function parse(text) {
     try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  // expOf: a JWT's exp claim; 0 when the page's token is not one.
+  function expOf(tok) {
+    var b = String(tok).split(".")[1] || "";
+    try {
+      return JSON.parse(window.atob(b.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b.length + 3) % 4))).exp || 0;
+    } catch (e) { return 0; }
   }
 
   // call: a callback's exception is rethrown apart, not into the client.
@@ -197,6 +210,7 @@
     if (this.es) { this.es.close(); }
     if (this.req) { this.req.abort(); }
     window.clearTimeout(this.timer);
+    window.clearTimeout(this.renew);
   };
 
   Conn.prototype.send = function (msg) {
@@ -213,6 +227,7 @@
         }
       };
       ws.onclose = function (e) {
+        if (e.code === 4003) { return conn.end(true); } // token expired: a new one, at once
         conn.end(e.code === 1012 || e.code === 4001);
       };
     },
@@ -271,7 +286,7 @@
       minBackoff: num(o.minBackoff, 500),
       maxBackoff: num(o.maxBackoff, 15000),
       pollTimeout: num(o.pollTimeout, 25),
-      token: o.token || ""
+      getToken: typeof o.getToken === "function" ? o.getToken : null
     };
     (typeof list === "string" ? list.split(",") : list).forEach(function (t) {
       if (NATIVE[t] && self.options.transports.indexOf(t) < 0) { self.options.transports.push(t); }
@@ -279,6 +294,7 @@
     this.transport = null;
     this.cursor = "";
     this.status = null;
+    this._tok = o.token || "";
     this._subs = [];
     this._handlers = {};
     this._values = {};     // topic -> its latest update
@@ -368,7 +384,7 @@
   };
 
   Client.prototype._url = function (path, topics, cursor, extra) {
-    var q = [], token = this.options.token;
+    var q = [], token = this._tok;
     if (topics.length) { q.push("topics=" + topics.map(encodeURIComponent).join(",")); }
     if (cursor) { q.push("cursor=" + encodeURIComponent(cursor)); }
     if (extra) { q.push(extra); }
@@ -465,12 +481,48 @@
 
   Client.prototype._open = function (name) {
     var conn = this._conn = new Conn(this, name, this._patterns());
-    if (name !== "poll") {
-      this._timer("hello", function () {
-        if (this._conn === conn) { conn.end(); }
-      }, this.options.helloTimeout);
+    this._token(conn, function () {
+      if (name !== "poll") {
+        this._timer("hello", function () {
+          if (this._conn === conn) { conn.end(); }
+        }, this.options.helloTimeout);
+      }
+      conn.start();
+    });
+  };
+
+  // _token runs fn once getToken has answered for conn, still current (at
+  // once without getToken). A failure is told; a connect then fails.
+  Client.prototype._token = function (conn, fn) {
+    var self = this, get = this.options.getToken, done = false;
+    function answer(err, tok) {
+      if (done || self._closed || conn.dead || (conn !== self._conn && conn !== self._probe)) { return; }
+      done = true;
+      if (err) {
+        self._emit("error", { type: "error", code: "get_token", message: String(err) });
+        return conn.open || conn.end();
+      }
+      self._tok = tok ? String(tok) : "";
+      fn.call(self);
     }
-    conn.start();
+    if (!get) { return fn.call(this); }
+    try { get(answer); } catch (e) { answer(e); }
+  };
+
+  // _renew: an open WebSocket renews its token (expiring at exp, unix
+  // seconds) in place, a second from now at the soonest.
+  Client.prototype._renew = function (conn, exp) {
+    var self = this, left = exp * 1000 - now();
+    window.clearTimeout(conn.renew);
+    if (exp > 0 && this.options.getToken) {
+      conn.renew = later(function () {
+        self._token(conn, function () {
+          conn.auth = ++self._ids;
+          conn.exp = expOf(self._tok);
+          conn.send({ type: "auth", id: conn.auth, token: self._tok });
+        });
+      }, Math.max(1000, Math.min(left * 0.8, left - 5000)));
+    }
   };
 
   Client.prototype._retry = function (soon) {
@@ -528,10 +580,12 @@
     if (!cur || ws < 0 || ws >= t.indexOf(cur) || !window.WebSocket) { return; }
     this._timer("probe", function () {
       var p = this._probe = new Conn(this, "ws", []);
-      this._timer("probe", function () {
-        if (this._probe === p) { p.end(); }
-      }, this.options.helloTimeout);
-      p.start();
+      this._token(p, function () {
+        this._timer("probe", function () {
+          if (this._probe === p) { p.end(); }
+        }, this.options.helloTimeout);
+        p.start();
+      });
     }, this.options.probeInterval);
   };
 
@@ -555,8 +609,18 @@
     if (m.type === "hello") {
       if (!conn.open) {
         conn.open = true;
+        this._renew(conn, conn.ws && m.expires);
         this._opened(conn);
       }
+    } else if (m.id && m.id === conn.auth) {
+      // the answer to a renewal: an error is as good as an expiry
+      if (m.type === "ack") { this._renew(conn, conn.exp); }
+      if (m.type === "error") {
+        this._emit("error", m);
+        conn.end(true);
+      }
+    } else if (m.code === "token_expired") {
+      conn.end(true);
     } else if (conn === this._probe) {
       return;
     } else if (m.type === "update") {

@@ -22,7 +22,11 @@ try {
   process.exit(2);
 }
 
-var BUDGET = 12 * 1024; // bytes, gzipped, all files together
+// bytes, gzipped, all files together. 12 KiB until access tokens (issue
+// 10: getToken, in-place renewal, expiry handling, the widget's token
+// attributes) added about 1 KiB that could not be cut from code already
+// tight.
+var BUDGET = 13 * 1024;
 
 var files = process.argv.slice(2);
 if (files.length === 0) {
