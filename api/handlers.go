@@ -61,7 +61,7 @@ func topics(hub *transport.Hub) http.HandlerFunc {
 			wire.WriteError(w, err)
 			return
 		}
-		page, more, err := hub.Topics(r.Context(), pg.Prefix, pg.After, pg.Limit)
+		page, more, err := hub.Topics(r.Context(), transport.PrincipalFrom(r.Context()), pg.Prefix, pg.After, pg.Limit)
 		if err != nil {
 			wire.WriteError(w, err)
 			return

@@ -325,10 +325,11 @@ func (w *walk) frame(n *cnode) bool {
 }
 
 // topics returns, sorted, the first limit known topics that start with
-// prefix and sort after after, and whether more follow. It costs one pass
+// prefix, sort after after and are readable (every one, when readable is
+// nil), and whether more follow. It costs one pass
 // over the topics below the prefix's whole tokens ("sports.nba.g1" looks
 // under sports.nba), whatever the page.
-func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
+func (c *cache) topics(prefix, after string, limit int, readable func(string) bool) ([]string, bool) {
 	n := &c.root
 	if i := strings.LastIndexByte(prefix, '.'); i >= 0 {
 		for tok := range strings.SplitSeq(prefix[:i], ".") {
@@ -340,7 +341,7 @@ func (c *cache) topics(prefix, after string, limit int) ([]string, bool) {
 	page := make(topHeap, 0, min(limit+1, c.len()+1))
 	w := walk{ctx: context.Background(), visit: func(f *wire.Frame) bool {
 		t := f.Topic
-		if t <= after || !strings.HasPrefix(t, prefix) {
+		if t <= after || !strings.HasPrefix(t, prefix) || readable != nil && !readable(t) {
 			return true
 		}
 		if len(page) <= limit {

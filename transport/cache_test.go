@@ -192,7 +192,7 @@ func TestCacheConcurrent(t *testing.T) {
 				t.Errorf("walk visited %s %d times", topic, got[topic])
 			}
 		}
-		page, _ := c.topics("keep.", "", 1000)
+		page, _ := c.topics("keep.", "", 1000, nil)
 		if len(page) != len(stable) {
 			t.Errorf("listing of keep.: %d topics", len(page))
 		}
@@ -224,7 +224,7 @@ func TestCacheTopicsPages(t *testing.T) {
 			var got []string
 			after := ""
 			for pages := 0; ; pages++ {
-				page, more := c.topics(prefix, after, limit)
+				page, more := c.topics(prefix, after, limit, nil)
 				if len(page) > limit || more && len(page) != limit || pages > len(want) {
 					t.Fatalf("prefix %q limit %d: page of %d, more %v", prefix, limit, len(page), more)
 				}

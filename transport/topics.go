@@ -79,16 +79,25 @@ func (h *Hub) Fits(updates []message.Update) error {
 	return nil
 }
 
-// Topics returns, sorted, the first limit known topics that start with
-// prefix and sort after after, and whether more follow. Its walk of the
-// topics takes a turn among the snapshots' walkers.
-func (h *Hub) Topics(ctx context.Context, prefix, after string, limit int) ([]string, bool, error) {
+// Topics returns a page of the known topics p may read that start with
+// prefix and sort after after: at most limit of them, sorted, and whether
+// more follow. Topics p may not subscribe to are left out, so that a
+// listing tells no more than a subscription would.
+func (h *Hub) Topics(ctx context.Context, p Principal, prefix, after string, limit int) ([]string, bool, error) {
 	done, err := h.walking(ctx)
 	if err != nil {
 		return nil, false, err
 	}
 	defer done()
-	page, more := h.cache.topics(prefix, after, limit)
+	var readable func(string) bool
+	if h.opts.Authorizer != nil {
+		one := make([]string, 1)
+		readable = func(t string) bool {
+			one[0] = t
+			return h.authorize(ctx, p, one) == nil
+		}
+	}
+	page, more := h.cache.topics(prefix, after, limit, readable)
 	return page, more, nil
 }
 

@@ -53,7 +53,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 func allTopics(h *Hub) []string {
-	page, _, _ := h.Topics(context.Background(), "", "", 1<<20)
+	page, _, _ := h.Topics(context.Background(), Principal{}, "", "", 1<<20)
 	return page
 }
 

@@ -198,3 +198,31 @@ func TestAuthCommand(t *testing.T) {
 		t.Errorf("update %+v", m)
 	}
 }
+
+// /v1/topics lists only what its caller could subscribe to: public topics
+// without a token, and the granted ones besides with one.
+func TestAuthTopicsListing(t *testing.T) {
+	base := authGateway(t)
+	list := func(token string) []string {
+		t.Helper()
+		req := mustRequest(t, http.MethodGet, base+"/v1/topics")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		code, body := do(t, req)
+		var got struct{ Topics []string }
+		if err := json.Unmarshal([]byte(body), &got); code != http.StatusOK || err != nil {
+			t.Fatalf("/v1/topics: %d %s", code, body)
+		}
+		return got.Topics
+	}
+	if got := list(""); strings.Join(got, ",") != "public.a" {
+		t.Errorf("without a token: %q, want only public.a", got)
+	}
+	if got := list(hs(t, grant("private.*"))); strings.Join(got, ",") != "private.a,public.a" {
+		t.Errorf("granted private.*: %q, want private.a and public.a", got)
+	}
+	if got := list(hs(t, grant("other.>"))); strings.Join(got, ",") != "public.a" {
+		t.Errorf("granted other.>: %q, want only public.a", got)
+	}
+}
