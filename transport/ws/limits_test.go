@@ -44,11 +44,13 @@ func TestUnreadAnswersEndSession(t *testing.T) {
 		t.Fatalf("%d unread commands did not end the session", wrote)
 	}
 
-	// What was answered before the end arrives, then the close.
+	// What the writer wrote before the end arrives, then the close. A
+	// slow consumer's queue is dropped, not written (it resumes from its
+	// cursor), so when the end came before the writer ran, not even the
+	// hello comes first.
 	loosen()
-	c.expect("hello")
 	answered := 0
-	for {
+	for i := 0; ; i++ {
 		m, err := c.read(10 * time.Second)
 		if err != nil {
 			var ce websocket.CloseError
@@ -56,6 +58,12 @@ func TestUnreadAnswersEndSession(t *testing.T) {
 				t.Fatalf("after %d answers: %v, want close 4001", answered, err)
 			}
 			break
+		}
+		if i == 0 {
+			if m.Type != "hello" {
+				t.Fatalf("first message %+v, want the hello", m)
+			}
+			continue
 		}
 		if m.Type != "error" || m.Code != "bad_request" {
 			t.Fatalf("answer %d: %+v", answered, m)
