@@ -85,13 +85,15 @@ bench-hub:
 
 # The standard load scenarios of docs/benchmarks.md (issue 5), each against
 # a `tickerd serve` child process so that the server's CPU and memory are
-# its own, then the hub micro-benchmark; rewrites docs/benchmarks.md (its
+# its own (the firehose scenario with NATS in a process of its own too,
+# bin/nats-server), then the hub micro-benchmark; rewrites docs/benchmarks.md (its
 # notes are kept). Takes about five minutes. Server profiles of each
 # scenario go to bin/bench-profiles/ (go tool pprof -top bin/tickerd FILE).
 bench: build
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 	$(GO) test -run XXX -bench Fanout -benchmem ./transport/ > bin/bench-hub.txt || (cat bin/bench-hub.txt; exit 1)
 	cat bin/bench-hub.txt
-	bin/tickerd bench --spawn --scenarios standard --profile-dir bin/bench-profiles \
+	bin/tickerd bench --spawn --nats-server bin/nats-server --scenarios standard --profile-dir bin/bench-profiles \
 	  --hub-bench bin/bench-hub.txt --markdown docs/benchmarks.md
 
 # System packages and modules the tests need (Debian; run as root): real

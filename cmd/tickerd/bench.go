@@ -20,6 +20,7 @@ type benchFlags struct {
 	o          bench.Options
 	serverCmd  string
 	serverArgs string
+	natsCmd    string
 	json       bool
 	quiet      bool
 	scenarios  listFlag
@@ -52,6 +53,7 @@ func newBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.BoolVar(&o.Spawn, "spawn", false, "start the server as a child process (tickerd serve), so its CPU and memory are its own")
 	fs.StringVar(&f.serverCmd, "server-cmd", "", `with --spawn: the command that runs a gateway; empty runs this binary's "serve"`)
 	fs.StringVar(&f.serverArgs, "server-args", "", `with --spawn: more server flags, space-separated, e.g. "--queue-size 512"`)
+	fs.StringVar(&f.natsCmd, "nats-server", "", "with --spawn: run NATS as a process of its own with this command (a nats-server binary: go build -o bin/nats-server github.com/nats-io/nats-server/v2), so that the gateway's CPU excludes NATS's; with --scenarios, for the scenarios that measure that (firehose)")
 	fs.IntVar(&o.SourceAddrs, "source-addrs", 8, "loopback source addresses (127.0.0.2, ...) to spread connections over; 1 lets the system choose")
 	fs.IntVar(&o.ConnectConcurrency, "connect-concurrency", 200, "most subscribers connecting at once")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 30*time.Second, "longest one subscriber may take to subscribe, retries included")
@@ -113,8 +115,8 @@ func (f *benchFlags) settle(explicit map[string]bool, stderr io.Writer) error {
 		}
 		o.NATSURL, o.PublishToken = "", ""
 	}
-	if !o.Spawn && (explicit["server-cmd"] || explicit["server-args"]) {
-		return fmt.Errorf("%w: --server-cmd and --server-args go with --spawn", errUsage)
+	if !o.Spawn && (explicit["server-cmd"] || explicit["server-args"] || explicit["nats-server"]) {
+		return fmt.Errorf("%w: --server-cmd, --server-args and --nats-server go with --spawn", errUsage)
 	}
 	if len(f.scenarios) == 0 {
 		for _, name := range []string{"scale", "markdown", "hub-bench", "profile-dir"} {
@@ -139,6 +141,7 @@ func (f *benchFlags) settle(explicit map[string]bool, stderr io.Writer) error {
 			o.ServerCommand = strings.Fields(f.serverCmd)
 		}
 		o.ServerArgs = strings.Fields(f.serverArgs)
+		o.NATSCommand = strings.Fields(f.natsCmd)
 	}
 	if !f.quiet {
 		o.Log = stderr

@@ -48,6 +48,9 @@ func (f *benchFlags) scenarioOptions(sc bench.Scenario) bench.Options {
 	o.Subscribers = max(1, int(float64(o.Subscribers)*f.scale))
 	o.URL, o.NATSURL, o.PublishToken, o.Stream = b.URL, b.NATSURL, b.PublishToken, b.Stream
 	o.Spawn, o.ServerCommand, o.ServerArgs = b.Spawn, b.ServerCommand, b.ServerArgs
+	if sc.OwnNATS {
+		o.NATSCommand = b.NATSCommand
+	}
 	o.SourceAddrs, o.ConnectConcurrency, o.ConnectTimeout, o.PollTimeout = b.SourceAddrs, b.ConnectConcurrency, b.ConnectTimeout, b.PollTimeout
 	o.Log = b.Log
 	if f.profileDir != "" {
@@ -65,6 +68,9 @@ func (f *benchFlags) command(o bench.Options) string {
 		a = append(a, "--spawn")
 		if len(o.ServerArgs) > 0 {
 			a = append(a, "--server-args", fmt.Sprintf("%q", strings.Join(o.ServerArgs, " ")))
+		}
+		if len(o.NATSCommand) > 0 {
+			a = append(a, "--nats-server", strings.Join(o.NATSCommand, " "))
 		}
 	case o.URL != "":
 		a = append(a, "--url", o.URL)

@@ -71,6 +71,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench", "--scale", "0.1"},
 		{"bench", "--markdown", "x.md"},
 		{"bench", "--server-args", "--queue-size 1"},
+		{"bench", "--nats-server", "bin/nats-server"},
 		{"bench", "--scenarios", "standard", "--cpu-profile", "cpu.pprof"},
 		{"bench", "--scenarios", "nope"},
 		{"bench", "--subscribers", "many"},
@@ -135,5 +136,37 @@ func TestBenchSpawn(t *testing.T) {
 		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
 			t.Errorf("profile %s: %v", p, err)
 		}
+	}
+}
+
+// tickerd bench --spawn --nats-server: NATS runs as a process of its own,
+// so the gateway's CPU is what it pays to follow the stream (the
+// firehose scenario's figure), and NATS's is measured apart.
+func TestBenchSpawnOwnNATS(t *testing.T) {
+	dir := t.TempDir()
+	bin, natsBin := filepath.Join(dir, "tickerd"), filepath.Join(dir, "nats-server")
+	for _, b := range [][]string{{bin, "."}, {natsBin, "github.com/nats-io/nats-server/v2"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	cmd := exec.Command(bin, "bench", "--spawn", "--nats-server", natsBin, "--subscribers", "3", "--topics", "100", "--interest", "one",
+		"--rate", "2000", "--warmup", "200ms", "--duration", "2s", "--settle", "10ms", "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	var res bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	// Every update of the window was read, though the subscribers wanted
+	// one in a hundred of them.
+	if res.Total.Lost != 0 || res.Published < 1000 || res.ServerUpdates < 0.99*float64(res.Published) || res.Total.Deliveries > 3*res.Published/50 {
+		t.Errorf("published %d, server read %.0f, delivered %d, lost %d", res.Published, res.ServerUpdates, res.Total.Deliveries, res.Total.Lost)
+	}
+	if res.NATSCPUS <= 0 || res.NATSUpdateCPUUS <= 0 || res.UpdateCPUUS <= 0 || !strings.Contains(res.Server, "("+natsBin+", pid ") {
+		t.Errorf("NATS CPU %.2f s (%.1f µs/update), server %.1f µs/update; server: %s", res.NATSCPUS, res.NATSUpdateCPUUS, res.UpdateCPUUS, res.Server)
 	}
 }

@@ -54,7 +54,7 @@ func TestMarkdownReport(t *testing.T) {
 
 // The standard scenarios are issue 5's, each with a goal it can be held to.
 func TestStandardScenarios(t *testing.T) {
-	want := map[string]int{"idle-ws": 15000, "idle-sse": 15000, "ws-one": 10000, "ws-spread": 10000, "sse-one": 5000, "poll-one": 5000, "poll-backlog": 5000}
+	want := map[string]int{"idle-ws": 15000, "idle-sse": 15000, "ws-one": 10000, "ws-spread": 10000, "sse-one": 5000, "poll-one": 5000, "poll-backlog": 5000, "firehose": 10}
 	got := bench.Standard()
 	if len(got) != len(want) {
 		t.Fatalf("%d scenarios, want %d", len(got), len(want))
@@ -62,6 +62,9 @@ func TestStandardScenarios(t *testing.T) {
 	for _, sc := range got {
 		if want[sc.Name] != sc.Options.Subscribers || sc.Check == nil || sc.Goal == "" {
 			t.Errorf("%s: %d subscribers, goal %q", sc.Name, sc.Options.Subscribers, sc.Goal)
+		}
+		if sc.OwnNATS != (sc.Name == "firehose") {
+			t.Errorf("%s: NATS in a process of its own: %v", sc.Name, sc.OwnNATS)
 		}
 	}
 }

@@ -99,6 +99,13 @@ type Options struct {
 	// ServerArgs are more arguments for ServerCommand, such as
 	// ["--queue-size", "512"].
 	ServerArgs []string
+	// NATSCommand, with Spawn, runs NATS as a child process of its own
+	// (a nats-server binary, such as ["bin/nats-server"]; the bench adds
+	// JetStream, a port and a store directory) and gives the gateway its
+	// URL, instead of the gateway's embedded server: the gateway's CPU is
+	// then what it pays to follow the stream and serve, NATS's (storing,
+	// acknowledging, sending to the follower) apart in NATSCPUS.
+	NATSCommand []string
 
 	// SourceAddrs is how many loopback source addresses (127.0.0.2, ...)
 	// the connections are spread over, when the server is on 127.0.0.0/8.
@@ -248,6 +255,8 @@ func (o Options) validate() error {
 		return bad("warmup, drain and settle must not be negative, duration must be positive")
 	case o.Spawn && o.URL != "":
 		return bad("spawn starts its own server: give it no URL")
+	case len(o.NATSCommand) > 0 && !o.Spawn:
+		return bad("a NATS process of its own goes with spawn")
 	case o.Spawn && len(o.ServerCommand) == 0:
 		return bad("spawn needs the command that runs a gateway")
 	case o.NATSURL != "" && o.URL == "":

@@ -78,6 +78,17 @@ type Result struct {
 	// tickerd_slow_consumers_total over the whole run.
 	ServerDeliveries float64 `json:"server_deliveries"`
 	SlowConsumers    float64 `json:"slow_consumers"`
+	// ServerUpdates is the growth of tickerd_updates_received_total over
+	// the window: the updates the gateway read from the stream, whoever
+	// wanted them. UpdateCPUUS is the server's CPU per update read, in
+	// microseconds.
+	ServerUpdates float64 `json:"server_updates"`
+	UpdateCPUUS   float64 `json:"server_cpu_us_per_update"`
+	// NATSCPUS is the CPU seconds of NATS's own process over the window
+	// (NATSCommand), and NATSUpdateCPUUS that per update published; both
+	// zero when NATS ran inside the gateway.
+	NATSCPUS        float64 `json:"nats_cpu_s,omitempty"`
+	NATSUpdateCPUUS float64 `json:"nats_cpu_us_per_update,omitempty"`
 
 	// Errors holds the first few reasons subscribers failed.
 	Errors []string `json:"errors,omitempty"`

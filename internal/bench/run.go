@@ -91,8 +91,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if t.mode == modeSpawn {
 		res.OtherCPUS -= res.ServerCPUS
 	}
-	res.OtherCPUS = max(res.OtherCPUS, 0)
 	res.ServerDeliveries = s1.Deliveries - s0.Deliveries
+	res.ServerUpdates = s1.Updates - s0.Updates
+	if res.ServerUpdates > 0 {
+		res.UpdateCPUUS = res.ServerCPUS / res.ServerUpdates * 1e6
+	}
+	if t.natsPid != 0 {
+		res.NATSCPUS = s1.NATSCPU - s0.NATSCPU
+		res.OtherCPUS -= res.NATSCPUS
+		if res.Published > 0 {
+			res.NATSUpdateCPUUS = res.NATSCPUS / float64(res.Published) * 1e6
+		}
+	}
+	res.OtherCPUS = max(res.OtherCPUS, 0)
 
 	if err := r.drain(ctx, sched); err != nil {
 		return nil, err

@@ -17,6 +17,10 @@ type Scenario struct {
 	Goal string
 	// Options are the run's; the caller adds where the server runs.
 	Options Options
+	// OwnNATS asks for NATS in a process of its own when the bench has
+	// one to run (Options.NATSCommand), so that the server's CPU is the
+	// gateway's alone.
+	OwnNATS bool
 	// Check tells whether a result meets the goal, and the figure that
 	// decides it.
 	Check func(*Result) (met bool, figure string) `json:"-"`
@@ -35,6 +39,12 @@ func Standard() []Scenario {
 	}
 	backlog := live(5000, Poll, 1, 10)
 	backlog.PollDelay = time.Second
+	// The firehose: the gateway reads every update of the stream, as
+	// every gateway does, though only one topic in 1,000 has subscribers
+	// (their latency shows whether it keeps up: the stream is read in
+	// order).
+	firehose := live(10, WebSocket, 1000, 20000)
+	firehose.Interest = One
 	return []Scenario{
 		{Name: "idle-ws", Title: "15,000 idle WebSocket connections", Goal: "server memory ≤ 16 KiB per connection",
 			Options: idle(15000, WebSocket), Check: memoryGoal(16 * kb)},
@@ -50,6 +60,8 @@ func Standard() []Scenario {
 			Options: live(5000, Poll, 1, 10), Check: latencyGoal(100)},
 		{Name: "poll-backlog", Title: "5,000 long-poll clients, one topic, 10 msgs/s, polling 1 s after each response", Goal: "every update delivered, ≥ 5 messages per poll response when backlogged",
 			Options: backlog, Check: perPollGoal(5)},
+		{Name: "firehose", Title: "a gateway following 20,000 updates/s over 1,000 topics, 10 WS subscribers on one of them", Goal: "every update read from the stream, p99 ≤ 50 ms, 0 lost; server CPU per update read",
+			Options: firehose, OwnNATS: true, Check: followGoal(50)},
 	}
 }
 
@@ -92,6 +104,22 @@ func throughputGoal(p99 float64) func(*Result) (bool, string) {
 		}
 		want := float64(r.Subscribers) * r.Rate
 		return r.Total.DeliveriesRate >= 0.99*want && r.Total.Latency.P99 <= p99, fig
+	}
+}
+
+// followGoal wants the gateway to have read every update published in
+// the window (within 1%: the window's edges) and its few subscribers to
+// get theirs within p99; the figure is what each update read cost.
+func followGoal(p99 float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := fmt.Sprintf("%.1f µs server CPU per update read, %.0f updates/s read, p99 %s ms", r.UpdateCPUUS, r.ServerUpdates/r.DurationS, ms(r.Total.Latency.P99))
+		if r.NATSCPUS > 0 {
+			fig += fmt.Sprintf("; NATS %.1f µs per update", r.NATSUpdateCPUUS)
+		}
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		return r.ServerUpdates >= 0.99*float64(r.Published) && r.Total.Latency.Count > 0 && r.Total.Latency.P99 <= p99, fig
 	}
 }
 

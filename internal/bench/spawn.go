@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -36,10 +39,16 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 	t.admin = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	args := append([]string{}, o.ServerCommand[1:]...)
+	if len(o.NATSCommand) > 0 {
+		if err := t.spawnNATS(ctx, o, natsPort, dir); err != nil {
+			return err
+		}
+		args = append(args, "--nats-url", natsURL)
+	} else {
+		args = append(args, "--nats-url", "", "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort))
+	}
 	args = append(args,
 		"--addr", "127.0.0.1:0",
-		"--nats-url", "",
-		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort),
 		"--data-dir", dir,
 		"--feeds", "none",
 		"--stream", o.Stream.Name,
@@ -113,5 +122,52 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 		return err
 	}
 	t.desc = fmt.Sprintf("spawned %s (pid %d) at %s, NATS %s", o.ServerCommand[0], t.pid, t.base, natsURL)
+	if t.natsPid != 0 {
+		t.desc += fmt.Sprintf(" (%s, pid %d)", o.NATSCommand[0], t.natsPid)
+	}
 	return nil
+}
+
+// spawnNATS starts NATSCommand with JetStream on port, storing under dir,
+// and waits until it accepts connections.
+func (t *target) spawnNATS(ctx context.Context, o Options, port int, dir string) error {
+	args := append(append([]string{}, o.NATSCommand[1:]...),
+		"--jetstream", "--store_dir", filepath.Join(dir, "nats"), "--addr", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd := exec.Command(o.NATSCommand[0], args...)
+	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w: spawn %s: %w", ErrServer, o.NATSCommand[0], err)
+	}
+	t.natsPid = cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.closers = append(t.closers, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("%w: %s exited before listening (%s)", ErrServer, o.NATSCommand[0], cmd.ProcessState)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s does not listen on %s after 30s: %w", ErrServer, o.NATSCommand[0], addr, err)
+		}
+	}
 }

@@ -21,8 +21,11 @@ type sample struct {
 	// RSS is the server process's resident memory; Heap and Stacks what
 	// the Go runtime has in use for heap spans and goroutine stacks.
 	RSS, Heap, Stacks float64
-	// Hub counters from /metrics.
-	Deliveries, Slow, Sessions float64
+	// Hub counters from /metrics; Updates counts the updates the gateway
+	// has read from the stream.
+	Deliveries, Slow, Sessions, Updates float64
+	// NATSCPU is the CPU seconds of NATS's own process, when it has one.
+	NATSCPU float64
 	// BenchCPU is this process's CPU seconds; MachineCPU the busy CPU
 	// seconds of the whole machine.
 	BenchCPU, MachineCPU float64
@@ -57,6 +60,12 @@ func (t *target) sample(ctx context.Context, gc bool) (sample, error) {
 	s.Deliveries = m["tickerd_deliveries_total"] + m["tickerd_replayed_total"]
 	s.Slow = m["tickerd_slow_consumers_total"]
 	s.Sessions = m["tickerd_sessions"]
+	s.Updates = m["tickerd_updates_received_total"]
+	if t.natsPid != 0 {
+		if s.NATSCPU, err = procCPU(strconv.Itoa(t.natsPid)); err != nil {
+			return s, err
+		}
+	}
 	switch t.mode {
 	case modeInProcess:
 		var ms runtime.MemStats

@@ -44,6 +44,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 			r.MachineCPUS, int(float64(r.Cores)*r.DurationS), r.OtherCPUS)
 		fmt.Fprintf(&b, "published %d updates in the window (%.0f/s); publisher at most %.1f ms behind schedule; server counted %.0f deliveries\n",
 			r.Published, r.PublishedRate, r.PublishLateMS, r.ServerDeliveries)
+		fmt.Fprintf(&b, "server read %.0f updates from the stream in the window (%.0f/s), %.1f µs of server CPU per update read\n",
+			r.ServerUpdates, r.ServerUpdates/r.DurationS, r.UpdateCPUUS)
+		if r.NATSCPUS > 0 {
+			fmt.Fprintf(&b, "NATS (its own process): %.2f s CPU in the window, %.1f µs per update published\n", r.NATSCPUS, r.NATSUpdateCPUUS)
+		}
 	}
 	if r.SlowConsumers > 0 {
 		fmt.Fprintf(&b, "slow-consumer closes: %.0f\n", r.SlowConsumers)

@@ -26,6 +26,7 @@ type target struct {
 	pub     publisher
 	desc    string // what and where, for the report
 	pid     int    // the spawned server's
+	natsPid int    // NATS's, when it runs as a process of its own
 	admin   string // where /metrics and (spawned) /debug/pprof/ are, http://host:port
 	gateway *gateway.Gateway
 	closers []func()
