@@ -16,9 +16,15 @@ import (
 
 // Config is everything a gateway needs. Zero fields take the defaults.
 type Config struct {
-	// NATSURL is the NATS deployment to use. Empty starts an embedded
-	// server with JetStream.
+	// NATSURL is the NATS deployment to use: a URL, or several separated
+	// by commas (the servers of a cluster), as nats.Connect takes them.
+	// Empty starts an embedded server with JetStream.
 	NATSURL string
+	// NATSStartupTimeout bounds how long Start keeps trying to connect to
+	// NATS and to create or find the stream, retrying with backoff: NATS
+	// may start after the gateway, and many gateways may start at once
+	// on a new cluster. Default 60s.
+	NATSStartupTimeout time.Duration
 	// DataDir is the embedded server's JetStream directory. Empty uses a
 	// temporary one, removed on shutdown. Ignored with NATSURL.
 	DataDir string
@@ -94,11 +100,15 @@ type Config struct {
 	// natsSyncInterval is the embedded server's JetStream sync interval:
 	// tests shorten it to meet what happens at a sync within seconds.
 	natsSyncInterval time.Duration
+	// startupAttempt bounds a start-up attempt's first wait for NATS
+	// (retryStartup); tests shorten it to have an attempt time out.
+	startupAttempt time.Duration
 }
 
 // Defaults of Config, which the serve command's flags show too.
 const (
-	DefaultDrainTimeout = 10 * time.Second
+	DefaultDrainTimeout       = 10 * time.Second
+	DefaultNATSStartupTimeout = 60 * time.Second
 	DefaultAddr         = ":8080"
 	// DefaultAdminAddr is where `tickerd serve` serves /metrics, the
 	// health endpoints and the profiles (Gateway.ServeAdmin): loopback
@@ -110,6 +120,12 @@ const (
 func (c Config) withDefaults() Config {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.NATSStartupTimeout <= 0 {
+		c.NATSStartupTimeout = DefaultNATSStartupTimeout
+	}
+	if c.startupAttempt <= 0 {
+		c.startupAttempt = defaultStartupAttempt
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
