@@ -109,7 +109,7 @@ type Config struct {
 const (
 	DefaultDrainTimeout       = 10 * time.Second
 	DefaultNATSStartupTimeout = 60 * time.Second
-	DefaultAddr         = ":8080"
+	DefaultAddr               = ":8080"
 	// DefaultAdminAddr is where `tickerd serve` serves /metrics, the
 	// health endpoints and the profiles (Gateway.ServeAdmin): loopback
 	// only, on a port that neither Prometheus (9090) nor the usual

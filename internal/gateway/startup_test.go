@@ -25,9 +25,9 @@ func TestStartTogetherOnFreshNATS(t *testing.T) {
 	ns := natstest.Server(t)
 	var logs logbuf.Buffer
 	cfg := Config{
-		NATSURL:        fmt.Sprintf("nats://127.0.0.1:%d,%s", proxytest.FreePort(t), ns.ClientURL()),
-		PublishToken:   testToken,
-		Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
+		NATSURL:      fmt.Sprintf("nats://127.0.0.1:%d,%s", proxytest.FreePort(t), ns.ClientURL()),
+		PublishToken: testToken,
+		Logger:       slog.New(slog.NewTextHandler(&logs, nil)),
 		// The first attempt waits too little for the answer, though not
 		// too little to ask.
 		startupAttempt: 300 * time.Microsecond,
