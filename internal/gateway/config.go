@@ -107,15 +107,17 @@ type Config struct {
 
 // Defaults of Config, which the serve command's flags show too.
 const (
-	DefaultDrainTimeout       = 10 * time.Second
-	DefaultNATSStartupTimeout = 60 * time.Second
-	DefaultAddr               = ":8080"
+	DefaultDrainTimeout = 10 * time.Second
+	DefaultAddr         = ":8080"
 	// DefaultAdminAddr is where `tickerd serve` serves /metrics, the
 	// health endpoints and the profiles (Gateway.ServeAdmin): loopback
 	// only, on a port that neither Prometheus (9090) nor the usual
 	// development servers take.
 	DefaultAdminAddr = "127.0.0.1:9180"
 )
+
+// DefaultNATSStartupTimeout is Config.NATSStartupTimeout's default.
+const DefaultNATSStartupTimeout = 60 * time.Second
 
 func (c Config) withDefaults() Config {
 	if c.DrainTimeout <= 0 {
