@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,7 @@ type Stream struct {
 	log    *slog.Logger
 
 	followers followers
+	following atomic.Pointer[followState] // nil until a Follow began
 }
 
 // Open creates the stream, or updates its retention if it exists, on the
