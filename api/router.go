@@ -14,10 +14,12 @@ import (
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// Publisher stores updates in the stream, in order (stream.Stream). It
-// returns the sequence of the last, and on error how many were stored.
+// Publisher stores updates in the stream, in order (stream.Stream.Store).
+// It returns the highest sequence stored, how many updates were stored (on
+// error, the first n), and how many of those were duplicates of updates
+// stored before (by ID), not stored again.
 type Publisher interface {
-	PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error)
+	Store(ctx context.Context, us []message.Update) (last uint64, n, dup int, err error)
 }
 
 // New returns the gateway's HTTP handler.

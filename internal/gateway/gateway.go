@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,9 @@ type Gateway struct {
 	edge    *edge
 	health  health
 	check   *freshCheck // runs freshProbe for /readyz
+	// followed is stream for the NATS connection's handlers, which may
+	// run before Start sets stream.
+	followed atomic.Pointer[stream.Stream]
 
 	runCtx   context.Context    // ends when the gateway closes
 	cancel   context.CancelFunc // stops the hub and the feeds
@@ -63,12 +67,15 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 			g.Close()
 		}
 	}()
-	if g.nc, err = g.connect(); err != nil {
+	sctx, stop := context.WithTimeout(ctx, cfg.NATSStartupTimeout)
+	defer stop()
+	if g.nc, err = g.connect(sctx); err != nil {
 		return nil, err
 	}
-	if g.stream, err = stream.Open(ctx, g.nc, cfg.Stream, cfg.Logger); err != nil {
+	if g.stream, err = g.openStream(sctx); err != nil {
 		return nil, err
 	}
+	g.followed.Store(g.stream)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hubOpts := cfg.Hub
@@ -142,7 +149,7 @@ func newVerifier(ctx context.Context, cfg Config) (*api.Verifier, error) {
 	return v, nil
 }
 
-func (g *Gateway) connect() (*nats.Conn, error) {
+func (g *Gateway) connect(ctx context.Context) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("tickerd"),
 		nats.MaxReconnects(-1),
@@ -153,15 +160,18 @@ func (g *Gateway) connect() (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			g.cfg.Logger.Info("NATS reconnected", "url", nc.ConnectedUrl())
+			// The stream's consumer may have been on the server that went
+			// (or gone with it): rather than wait for the client to notice
+			// missed heartbeats, the hub follows again at once from where
+			// it was, through the server it reached.
+			g.cfg.Logger.Warn("NATS reconnected; following the stream again from where it was", "url", nc.ConnectedUrl())
+			if s := g.followed.Load(); s != nil {
+				s.Refollow()
+			}
 		}),
 	}
 	if g.cfg.NATSURL != "" {
-		nc, err := nats.Connect(g.cfg.NATSURL, append(opts, nats.RetryOnFailedConnect(false))...)
-		if err != nil {
-			return nil, fmt.Errorf("connect to NATS at %s: %w", g.cfg.NATSURL, err)
-		}
-		return nc, nil
+		return g.dial(ctx, opts)
 	}
 	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen, Logger: g.cfg.Logger, SyncInterval: g.cfg.natsSyncInterval})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,7 @@ type Stream struct {
 	log    *slog.Logger
 
 	followers followers
+	following atomic.Pointer[followState] // nil until a Follow began
 }
 
 // Open creates the stream, or updates its retention if it exists, on the
@@ -55,6 +57,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*
 		MaxMsgsPerSubject: opts.MaxPerTopic,
 		Storage:           storage,
 		Replicas:          opts.Replicas,
+		Duplicates:        opts.DedupWindow,
 		AllowDirect:       true,
 	})
 	if err != nil {
@@ -138,13 +141,22 @@ func (s *Stream) PublishSeq(ctx context.Context, u message.Update) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
-	return ack.Sequence, nil
+	return ack.Sequence, nil // a duplicate's is the original's
 }
 
 // PublishBatch stores updates in order, sending them all before waiting
 // for the acknowledgements, and returns the sequence of the last. On error
 // it says how many were stored (the first n of them).
 func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error) {
+	last, n, _, err = s.Store(ctx, us)
+	return last, n, err
+}
+
+// Store is PublishBatch saying also how many of the updates the stream
+// already held (dup: the same ID within its duplicate window), and so did
+// not store again; n counts them among the stored. last is the highest
+// sequence acknowledged: a duplicate's is that of the copy stored first.
+func (s *Stream) Store(ctx context.Context, us []message.Update) (last uint64, n, dup int, err error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(us))
 	for _, u := range us {
 		m, err := s.natsMsg(u)
@@ -156,24 +168,28 @@ func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last ui
 			}
 		}
 		// Stop sending; what was sent is still acknowledged below.
-		last, n, _ = s.await(ctx, futures)
-		return last, n, err
+		last, n, dup, _ = s.await(ctx, futures)
+		return last, n, dup, err
 	}
 	return s.await(ctx, futures)
 }
 
-func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (last uint64, n int, err error) {
-	for i, f := range futures {
+func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (last uint64, n, dup int, err error) {
+	for _, f := range futures {
 		select {
 		case ack := <-f.Ok():
-			last = ack.Sequence
+			last = max(last, ack.Sequence)
+			n++
+			if ack.Duplicate {
+				dup++
+			}
 		case err := <-f.Err():
-			return last, i, err
+			return last, n, dup, err
 		case <-ctx.Done():
-			return last, i, ctx.Err()
+			return last, n, dup, ctx.Err()
 		}
 	}
-	return last, len(futures), nil
+	return last, n, dup, nil
 }
 
 func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
@@ -184,6 +200,12 @@ func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
 	m.Data = u.Data
 	m.Header.Set(HeaderKind, u.Kind.String())
 	m.Header.Set(HeaderTime, u.Time.UTC().Format(timeHeaderLayout))
+	if u.ID != "" {
+		if err := message.ValidateID(u.ID); err != nil {
+			return nil, err
+		}
+		m.Header.Set(jetstream.MsgIDHeader, u.ID)
+	}
 	return m, nil
 }
 
