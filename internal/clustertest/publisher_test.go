@@ -35,7 +35,7 @@ type publisher struct {
 	retries    int
 	duplicates int // updates a gateway reported as already stored
 	failures   map[string]int
-	samples    []string // the first few failures, for the log
+	samples    []string      // the first few failures, for the log
 	longest    time.Duration // the longest a body took to be stored, retries included
 	fatal      string        // a refusal that retrying cannot cure
 }
