@@ -77,14 +77,18 @@ const publishVisible = 2 * time.Second
 // publish serves POST /v1/publish: one update, an array, or NDJSON. The
 // body is validated whole, and its new topics counted against the hub's
 // capacity, before anything is published. It answers
-// {"published":N,"cursor":C}, C the position after the last update, once
-// this gateway has routed it: a snapshot read after the publish returns
-// holds what was published.
+// {"published":N,"duplicate":D,"cursor":C} (wire.WritePublished), C the
+// position after the last update, once this gateway has routed it: a
+// snapshot read after the publish returns holds what was published.
 func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		updates, err := feed.DecodeUpdates(r.Body, time.Now())
 		if err != nil {
 			wire.WriteError(w, bodyError(err))
+			return
+		}
+		if err := idempotencyKey(r.Header, updates); err != nil {
+			wire.WriteError(w, err)
 			return
 		}
 		if err := mayPublish(transport.PrincipalFrom(r.Context()), updates); err != nil {
@@ -96,17 +100,43 @@ func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.Hand
 			return
 		}
 		pctx, cancel := context.WithTimeout(r.Context(), timeout)
-		seq, n, err := pub.PublishBatch(pctx, updates)
+		st, err := pub.Store(pctx, updates)
 		cancel()
 		if err != nil {
-			wire.WriteError(w, wire.ErrUnavailable.With(fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err)))
+			wire.WriteError(w, wire.ErrUnavailable.With(fmt.Sprintf("published %d of %d updates, then: %v", st.N, len(updates), err)))
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), publishVisible)
-		_ = hub.Await(ctx, seq)
+		_ = hub.Await(ctx, st.Last)
 		cancel()
-		wire.WritePublished(w, len(updates), message.Cursor{Epoch: hub.Epoch(), Seq: seq})
+		wire.WritePublished(w, st.N, st.Duplicates, message.Cursor{Epoch: hub.Epoch(), Seq: st.Last})
 	}
+}
+
+// idempotencyKey applies the Idempotency-Key header, when there is one, to
+// the body's update as its ID: for publishers that would rather not touch
+// the body. It names one update, so a body of several is refused, as is
+// one whose update names another ID.
+func idempotencyKey(h http.Header, updates []message.Update) error {
+	vs := h.Values("Idempotency-Key")
+	if len(vs) == 0 {
+		return nil
+	}
+	if len(vs) > 1 {
+		return wire.ErrBadRequest.With("more than one Idempotency-Key header")
+	}
+	key := vs[0]
+	if err := message.ValidateID(key); err != nil {
+		return wire.ErrBadRequest.With("Idempotency-Key: " + err.Error())
+	}
+	if len(updates) != 1 {
+		return wire.ErrBadRequest.With(fmt.Sprintf("Idempotency-Key names one update, and the body has %d; give each its \"id\" instead", len(updates)))
+	}
+	if id := updates[0].ID; id != "" && id != key {
+		return wire.ErrBadRequest.With(fmt.Sprintf("Idempotency-Key %q and the update's id %q differ", key, id))
+	}
+	updates[0].ID = key
+	return nil
 }
 
 // bodyError places a publish body's fault in the error table.

@@ -9,15 +9,16 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
-// Publisher stores updates in the stream, in order (stream.Stream). It
-// returns the sequence of the last, and on error how many were stored.
+// Publisher stores updates in the stream, in order (stream.Stream.Store).
+// It says what it stored: on error, how many of the first were.
 type Publisher interface {
-	PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error)
+	Store(ctx context.Context, us []message.Update) (stream.Stored, error)
 }
 
 // New returns the gateway's HTTP handler.

@@ -21,7 +21,8 @@ const (
 )
 
 // Errors from DecodeUpdates. An *InputError wraps one of them, or an error
-// of the message package (message.ErrBadTopic, message.ErrBadKind).
+// of the message package (message.ErrBadTopic, message.ErrBadKind,
+// message.ErrBadID).
 var (
 	ErrMalformed = errors.New("malformed JSON")
 	ErrNoData    = errors.New(`"data" is missing`)
@@ -53,6 +54,9 @@ type wire struct {
 	Data  json.RawMessage `json:"data"`
 	// Time is optional: when the source produced the update. Default: now.
 	Time *time.Time `json:"time"`
+	// ID is optional: the publisher's name for the update, which makes a
+	// retry of it publish once (message.Update.ID).
+	ID *string `json:"id"`
 }
 
 // DecodeUpdates reads the ingest formats: one update object, a JSON array
@@ -136,7 +140,16 @@ func (w wire) update(now time.Time) (message.Update, error) {
 	if w.Time != nil {
 		t = *w.Time
 	}
-	return message.Update{Topic: w.Topic, Kind: k, Data: buf.Bytes(), Time: t}, nil
+	var id string
+	if w.ID != nil {
+		// Present but empty is refused rather than read as absent: a
+		// publisher that meant to set one would otherwise lose it silently.
+		if err := message.ValidateID(*w.ID); err != nil {
+			return message.Update{}, err
+		}
+		id = *w.ID
+	}
+	return message.Update{ID: id, Topic: w.Topic, Kind: k, Data: buf.Bytes(), Time: t}, nil
 }
 
 func malformed(i int, err error) error {

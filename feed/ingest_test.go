@@ -37,6 +37,11 @@ var ingestCases = []struct {
 	{name: "null data", body: `{"topic":"a","kind":"state","data":null}`, err: ErrNoData, index: 0},
 	{name: "data too big", body: `{"topic":"a","kind":"state","data":"` + strings.Repeat("x", MaxData) + `"}`, err: ErrTooBig, index: 0},
 	{name: "bad time", body: `{"topic":"a","kind":"state","data":1,"time":"yesterday"}`, err: ErrMalformed, index: 0},
+	{name: "with ids", body: `[{"id":"a-1","topic":"a","kind":"event","data":1},{"topic":"a","kind":"event","data":2}]`, n: 2},
+	{name: "empty id", body: `{"id":"","topic":"a","kind":"state","data":1}`, err: message.ErrBadID, index: 0},
+	{name: "id with a space", body: `[{"topic":"a","kind":"state","data":1},{"id":"a b","topic":"a","kind":"state","data":1}]`, err: message.ErrBadID, index: 1},
+	{name: "id too long", body: `{"id":"` + strings.Repeat("x", message.MaxIDLen+1) + `","topic":"a","kind":"state","data":1}`, err: message.ErrBadID, index: 0},
+	{name: "id not a string", body: `{"id":7,"topic":"a","kind":"state","data":1}`, err: ErrMalformed, index: 0},
 	{name: "too many", body: "[" + strings.Repeat(`{"topic":"a","kind":"state","data":1},`, MaxBatch) + `{"topic":"a","kind":"state","data":1}]`, err: ErrTooMany, index: -1},
 }
 
@@ -57,14 +62,18 @@ func TestDecodeUpdates(t *testing.T) {
 		})
 	}
 	got, _ := DecodeUpdates(strings.NewReader(ingestCases[0].body), ingestNow)
-	if u := got[0]; u.Topic != "stocks.AAPL" || u.Kind != message.State || string(u.Data) != `{"price":189.32}` || !u.Time.Equal(ingestNow) {
+	if u := got[0]; u.Topic != "stocks.AAPL" || u.Kind != message.State || string(u.Data) != `{"price":189.32}` || !u.Time.Equal(ingestNow) || u.ID != "" {
 		t.Errorf("decoded %+v", u)
+	}
+	got, _ = DecodeUpdates(strings.NewReader(`{"id":"q-7","topic":"a","kind":"state","data":1}`), ingestNow)
+	if got[0].ID != "q-7" {
+		t.Errorf("id decoded as %q", got[0].ID)
 	}
 }
 
 // knownIngestErrors are the faults DecodeUpdates reports; api.bodyError
 // places each in the error table.
-var knownIngestErrors = []error{ErrMalformed, ErrNoData, ErrTooBig, ErrTooMany, ErrEmpty, message.ErrBadTopic, message.ErrBadKind}
+var knownIngestErrors = []error{ErrMalformed, ErrNoData, ErrTooBig, ErrTooMany, ErrEmpty, message.ErrBadTopic, message.ErrBadKind, message.ErrBadID}
 
 func FuzzDecodeUpdates(f *testing.F) {
 	for _, tt := range ingestCases {
@@ -92,7 +101,8 @@ func FuzzDecodeUpdates(f *testing.F) {
 			t.Fatalf("%d updates", len(got))
 		}
 		for _, u := range got {
-			if message.ValidateTopic(u.Topic) != nil || u.Kind != message.State && u.Kind != message.Event {
+			if message.ValidateTopic(u.Topic) != nil || u.Kind != message.State && u.Kind != message.Event ||
+				u.ID != "" && message.ValidateID(u.ID) != nil {
 				t.Fatalf("accepted %+v", u)
 			}
 			var buf bytes.Buffer
@@ -105,7 +115,11 @@ func FuzzDecodeUpdates(f *testing.F) {
 		var nd, arr bytes.Buffer
 		arr.WriteByte('[')
 		for i, u := range got {
-			b, err := json.Marshal(map[string]any{"topic": u.Topic, "kind": u.Kind.String(), "data": u.Data, "time": u.Time})
+			w := map[string]any{"topic": u.Topic, "kind": u.Kind.String(), "data": u.Data, "time": u.Time}
+			if u.ID != "" {
+				w["id"] = u.ID
+			}
+			b, err := json.Marshal(w)
 			if err != nil {
 				t.Fatalf("re-encoding %+v: %v", u, err)
 			}
@@ -124,7 +138,7 @@ func FuzzDecodeUpdates(f *testing.F) {
 			}
 			for i := range back {
 				a, b := got[i], back[i]
-				if a.Topic != b.Topic || a.Kind != b.Kind || !bytes.Equal(a.Data, b.Data) || !a.Time.Equal(b.Time) {
+				if a.ID != b.ID || a.Topic != b.Topic || a.Kind != b.Kind || !bytes.Equal(a.Data, b.Data) || !a.Time.Equal(b.Time) {
 					t.Fatalf("update %d read back as %+v, was %+v", i, b, a)
 				}
 			}

@@ -2,7 +2,10 @@ package feed
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
@@ -23,6 +26,10 @@ const errorLogEvery = 10 * time.Second
 // live scoreboard is republished every refresh. The time.Ticker drops ticks
 // while a publish blocks, and Step catches up from the real time in one go,
 // so a stall never turns into a burst.
+//
+// Every update gets an ID (message.Update.ID) unique to this run, so that
+// a publish retried after a timeout or a stream leader change is stored
+// once.
 func drive(ctx context.Context, p Publisher, period time.Duration, step func(time.Time) []message.Update, log *slog.Logger, name string) error {
 	if p == nil {
 		return ErrNoPublisher
@@ -34,9 +41,13 @@ func drive(ctx context.Context, p Publisher, period time.Duration, step func(tim
 	t := time.NewTicker(period)
 	defer t.Stop()
 	errs := publishErrors{log: log}
+	ids := newIDs(name)
 	for {
 		batch := step(time.Now())
 		for i, u := range batch {
+			if u.ID == "" {
+				u.ID = ids.next()
+			}
 			err := p.Publish(ctx, u)
 			if ctx.Err() != nil {
 				return nil
@@ -84,4 +95,23 @@ func (e *publishErrors) ok() {
 	}
 	e.log.Info("feed: publishing again", "failures", e.failures, "dropped", e.dropped)
 	e.failures, e.dropped = 0, 0
+}
+
+// ids names a feed run's updates: the feed's name, a random prefix that
+// tells this run from every other (a restarted feed, or the same feed in
+// another gateway, counts from 1 again), and a counter.
+type ids struct {
+	prefix []byte
+	n      uint64
+}
+
+func newIDs(feed string) *ids {
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	return &ids{prefix: []byte(feed + "-" + hex.EncodeToString(r[:]) + "-")}
+}
+
+func (x *ids) next() string {
+	x.n++
+	return string(strconv.AppendUint(x.prefix, x.n, 10))
 }

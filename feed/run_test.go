@@ -113,6 +113,20 @@ func TestStocksRun(t *testing.T) {
 			t.Fatalf("bad update %+v", u)
 		}
 	}
+	checkIDs(t, "stocks", rec.got)
+}
+
+// checkIDs checks that every update of a feed run has a valid ID of its
+// own, named for the feed.
+func checkIDs(t *testing.T, feed string, us []message.Update) {
+	t.Helper()
+	seen := make(map[string]bool, len(us))
+	for _, u := range us {
+		if message.ValidateID(u.ID) != nil || !strings.HasPrefix(u.ID, feed+"-") || seen[u.ID] {
+			t.Fatalf("update %+v: ID not valid, not the feed's or seen before", u)
+		}
+		seen[u.ID] = true
+	}
 }
 
 func TestSportsRun(t *testing.T) {
@@ -122,6 +136,15 @@ func TestSportsRun(t *testing.T) {
 	rec.await(t, "a scoreboard per game", func(_, got int) bool { return got >= 6 })
 	cancel()
 	awaitReturn(t, done)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	checkIDs(t, "sports", rec.got)
+
+	// Another run counts again, under another prefix.
+	a, b := newIDs("x").next(), newIDs("x").next()
+	if a == b || !strings.HasSuffix(a, "-1") || !strings.HasSuffix(b, "-1") {
+		t.Errorf("two runs' first IDs: %q %q", a, b)
+	}
 }
 
 // TestRunSurvivesPublishErrors: a feed whose publishes fail keeps stepping

@@ -5,9 +5,14 @@ import (
 	"time"
 )
 
-// Update is one message on a topic. Feeds fill Topic, Kind, Data and Time;
-// the stream assigns Seq when it stores the update (zero before that).
+// Update is one message on a topic. Feeds fill Topic, Kind, Data and Time,
+// and may fill ID; the stream assigns Seq when it stores the update (zero
+// before that).
 type Update struct {
+	// ID, when set, names the update for deduplication: the stream stores
+	// one update of an ID within its duplicate window, however often it is
+	// published. It is not stored or delivered.
+	ID    string
 	Topic string
 	Kind  Kind
 	// Data is the payload: any JSON value, kept as the feed encoded it.

@@ -22,6 +22,7 @@ func streamFlags(fs *flag.FlagSet, o *stream.Options) {
 	fs.DurationVar(&o.MaxAge, "max-age", stream.DefaultMaxAge, "retention: how long updates are kept (and cursors resume)")
 	fs.Int64Var(&o.MaxPerTopic, "max-per-topic", stream.DefaultMaxPerTopic, "retention: most updates kept per topic")
 	fs.IntVar(&o.Replicas, "replicas", stream.DefaultReplicas, "JetStream replicas (3 on a cluster)")
+	fs.DurationVar(&o.DedupWindow, "dedup-window", stream.DefaultDedupWindow, "how long the stream remembers update ids: a publish repeating one within it is stored once (at most --max-age)")
 }
 
 // feedFlags are the feeds' settings, shared by serve and feed: --feeds

@@ -16,9 +16,15 @@ import (
 
 // Config is everything a gateway needs. Zero fields take the defaults.
 type Config struct {
-	// NATSURL is the NATS deployment to use. Empty starts an embedded
-	// server with JetStream.
+	// NATSURL is the NATS deployment to use: a URL, or several separated
+	// by commas (the servers of a cluster), as nats.Connect takes them.
+	// Empty starts an embedded server with JetStream.
 	NATSURL string
+	// NATSStartupTimeout bounds how long Start keeps trying to connect to
+	// NATS and to create or find the stream, retrying with backoff: NATS
+	// may start after the gateway, and many gateways may start at once
+	// on a new cluster. Default 60s.
+	NATSStartupTimeout time.Duration
 	// DataDir is the embedded server's JetStream directory. Empty uses a
 	// temporary one, removed on shutdown. Ignored with NATSURL.
 	DataDir string
@@ -94,6 +100,9 @@ type Config struct {
 	// natsSyncInterval is the embedded server's JetStream sync interval:
 	// tests shorten it to meet what happens at a sync within seconds.
 	natsSyncInterval time.Duration
+	// startupAttempt bounds a start-up attempt's first wait for NATS
+	// (retryStartup); tests shorten it to have an attempt time out.
+	startupAttempt time.Duration
 }
 
 // Defaults of Config, which the serve command's flags show too.
@@ -107,9 +116,18 @@ const (
 	DefaultAdminAddr = "127.0.0.1:9180"
 )
 
+// DefaultNATSStartupTimeout is Config.NATSStartupTimeout's default.
+const DefaultNATSStartupTimeout = 60 * time.Second
+
 func (c Config) withDefaults() Config {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.NATSStartupTimeout <= 0 {
+		c.NATSStartupTimeout = DefaultNATSStartupTimeout
+	}
+	if c.startupAttempt <= 0 {
+		c.startupAttempt = defaultStartupAttempt
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -63,10 +63,12 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 			g.Close()
 		}
 	}()
-	if g.nc, err = g.connect(); err != nil {
+	sctx, stop := context.WithTimeout(ctx, cfg.NATSStartupTimeout)
+	defer stop()
+	if g.nc, err = g.connect(sctx); err != nil {
 		return nil, err
 	}
-	if g.stream, err = stream.Open(ctx, g.nc, cfg.Stream, cfg.Logger); err != nil {
+	if g.stream, err = g.openStream(sctx); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -142,7 +144,7 @@ func newVerifier(ctx context.Context, cfg Config) (*api.Verifier, error) {
 	return v, nil
 }
 
-func (g *Gateway) connect() (*nats.Conn, error) {
+func (g *Gateway) connect(ctx context.Context) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("tickerd"),
 		nats.MaxReconnects(-1),
@@ -157,11 +159,7 @@ func (g *Gateway) connect() (*nats.Conn, error) {
 		}),
 	}
 	if g.cfg.NATSURL != "" {
-		nc, err := nats.Connect(g.cfg.NATSURL, append(opts, nats.RetryOnFailedConnect(false))...)
-		if err != nil {
-			return nil, fmt.Errorf("connect to NATS at %s: %w", g.cfg.NATSURL, err)
-		}
-		return nc, nil
+		return g.dial(ctx, opts)
 	}
 	ns, err := embednats.Start(embednats.Options{DataDir: g.cfg.DataDir, Listen: g.cfg.NATSListen, Logger: g.cfg.Logger, SyncInterval: g.cfg.natsSyncInterval})
 	if err != nil {

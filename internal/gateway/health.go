@@ -46,7 +46,7 @@ func (h *health) probed(mark uint64, err error) {
 // client that left, a feed that stopped) or refused for its content says
 // nothing about JetStream.
 func (h *health) published(err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, message.ErrBadTopic) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, message.ErrBadTopic) || errors.Is(err, message.ErrBadID) {
 		return
 	}
 	h.mu.Lock()
@@ -72,8 +72,8 @@ func (w watchedStream) Publish(ctx context.Context, u message.Update) error {
 	return err
 }
 
-func (w watchedStream) PublishBatch(ctx context.Context, us []message.Update) (uint64, int, error) {
-	last, n, err := w.s.PublishBatch(ctx, us)
+func (w watchedStream) Store(ctx context.Context, us []message.Update) (stream.Stored, error) {
+	st, err := w.s.Store(ctx, us)
 	w.h.published(err)
-	return last, n, err
+	return st, err
 }

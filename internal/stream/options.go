@@ -20,6 +20,11 @@ type Options struct {
 	Replicas int
 	// Memory keeps the stream in memory rather than on disk.
 	Memory bool
+	// DedupWindow is how long the stream remembers the IDs of the updates
+	// it stored (JetStream's Duplicates): an update published again with
+	// the same ID within it is acknowledged as a duplicate and not stored
+	// again. It is held to MaxAge. Default 2m.
+	DedupWindow time.Duration
 }
 
 // Defaults of Options, which the serve and feed commands' flags show too.
@@ -29,6 +34,7 @@ const (
 	DefaultMaxAge        = 24 * time.Hour
 	DefaultMaxPerTopic   = 10_000
 	DefaultReplicas      = 1
+	DefaultDedupWindow   = 2 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
@@ -47,5 +53,10 @@ func (o Options) withDefaults() Options {
 	if o.Replicas == 0 {
 		o.Replicas = DefaultReplicas
 	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = DefaultDedupWindow
+	}
+	// JetStream refuses a window longer than the retention.
+	o.DedupWindow = min(o.DedupWindow, o.MaxAge)
 	return o
 }

@@ -55,6 +55,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options, log *slog.Logger) (*
 		MaxMsgsPerSubject: opts.MaxPerTopic,
 		Storage:           storage,
 		Replicas:          opts.Replicas,
+		Duplicates:        opts.DedupWindow,
 		AllowDirect:       true,
 	})
 	if err != nil {
@@ -138,13 +139,33 @@ func (s *Stream) PublishSeq(ctx context.Context, u message.Update) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
-	return ack.Sequence, nil
+	return ack.Sequence, nil // a duplicate's is the original's
+}
+
+// Stored is what a batch publish stored.
+type Stored struct {
+	// Last is the highest sequence among the updates acknowledged: a
+	// duplicate's is that of the copy stored first.
+	Last uint64
+	// N counts the updates acknowledged, duplicates included. On error
+	// the first N were.
+	N int
+	// Duplicates counts those the stream already held (the same ID within
+	// its duplicate window), and so did not store again.
+	Duplicates int
 }
 
 // PublishBatch stores updates in order, sending them all before waiting
 // for the acknowledgements, and returns the sequence of the last. On error
-// it says how many were stored (the first n of them).
+// it says how many were stored (the first n of them). Store says also how
+// many were duplicates.
 func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error) {
+	st, err := s.Store(ctx, us)
+	return st.Last, st.N, err
+}
+
+// Store is PublishBatch saying what it stored.
+func (s *Stream) Store(ctx context.Context, us []message.Update) (Stored, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(us))
 	for _, u := range us {
 		m, err := s.natsMsg(u)
@@ -156,24 +177,28 @@ func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last ui
 			}
 		}
 		// Stop sending; what was sent is still acknowledged below.
-		last, n, _ = s.await(ctx, futures)
-		return last, n, err
+		st, _ := s.await(ctx, futures)
+		return st, err
 	}
 	return s.await(ctx, futures)
 }
 
-func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (last uint64, n int, err error) {
-	for i, f := range futures {
+func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (st Stored, err error) {
+	for _, f := range futures {
 		select {
 		case ack := <-f.Ok():
-			last = ack.Sequence
+			st.Last = max(st.Last, ack.Sequence)
+			st.N++
+			if ack.Duplicate {
+				st.Duplicates++
+			}
 		case err := <-f.Err():
-			return last, i, err
+			return st, err
 		case <-ctx.Done():
-			return last, i, ctx.Err()
+			return st, ctx.Err()
 		}
 	}
-	return last, len(futures), nil
+	return st, nil
 }
 
 func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
@@ -184,6 +209,12 @@ func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
 	m.Data = u.Data
 	m.Header.Set(HeaderKind, u.Kind.String())
 	m.Header.Set(HeaderTime, u.Time.UTC().Format(timeHeaderLayout))
+	if u.ID != "" {
+		if err := message.ValidateID(u.ID); err != nil {
+			return nil, err
+		}
+		m.Header.Set(jetstream.MsgIDHeader, u.ID)
+	}
 	return m, nil
 }
 

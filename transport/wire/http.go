@@ -83,10 +83,16 @@ func WritePoll(w http.ResponseWriter, cursor []byte, items []Item) {
 	WriteJSON(w, http.StatusOK, append(b, "}\n"...))
 }
 
-// WritePublished answers a publish: {"published":N,"cursor":C}, C the
-// position after the last update stored.
-func WritePublished(w http.ResponseWriter, n int, c message.Cursor) {
+// WritePublished answers a publish: {"published":N,"duplicate":D,"cursor":C},
+// N the updates stored or found stored, D how many of them were found
+// (duplicates of an earlier publish, by ID), C the position after the last.
+// "duplicate" is left out when D is 0, so that the answer to a publish
+// without IDs is as it was before IDs.
+func WritePublished(w http.ResponseWriter, n, dup int, c message.Cursor) {
 	b := strconv.AppendInt([]byte(`{"published":`), int64(n), 10)
+	if dup > 0 {
+		b = strconv.AppendInt(append(b, `,"duplicate":`...), int64(dup), 10)
+	}
 	b = c.AppendText(append(b, `,"cursor":"`...))
 	WriteJSON(w, http.StatusOK, append(b, "\"}\n"...))
 }

@@ -151,7 +151,7 @@ func TestWritePoll(t *testing.T) {
 func TestWritePublished(t *testing.T) {
 	c := message.Cursor{Epoch: 1764000000000000000, Seq: 1 << 40}
 	rec := httptest.NewRecorder()
-	WritePublished(rec, 3, c)
+	WritePublished(rec, 3, 0, c)
 	checkJSONHeaders(t, rec)
 	var body struct {
 		Published int    `json:"published"`
@@ -164,6 +164,17 @@ func TestWritePublished(t *testing.T) {
 		t.Errorf("published body %s (cursor %v, %v)", rec.Body, got, err)
 	}
 	if keys := objectKeys(t, rec.Body.Bytes()); !slices.Equal(keys, []string{"cursor", "published"}) {
+		t.Errorf("published keys %q", keys)
+	}
+	rec = httptest.NewRecorder()
+	WritePublished(rec, 3, 2, c)
+	var dup struct {
+		Published, Duplicate int
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &dup); err != nil || dup.Published != 3 || dup.Duplicate != 2 {
+		t.Errorf("published with duplicates: %s", rec.Body)
+	}
+	if keys := objectKeys(t, rec.Body.Bytes()); !slices.Equal(keys, []string{"cursor", "duplicate", "published"}) {
 		t.Errorf("published keys %q", keys)
 	}
 }
