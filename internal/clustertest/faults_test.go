@@ -53,6 +53,7 @@ func TestClusterFaults(t *testing.T) {
 	t.Logf("cluster of %d nodes, %d gateways and HAProxy up in %v (builds %v)", len(c.Nodes), len(gws), time.Since(began).Round(time.Millisecond), built.Round(time.Millisecond))
 
 	var phase atomic.Value
+	var phases []string
 	phase.Store("start")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -110,6 +111,7 @@ func TestClusterFaults(t *testing.T) {
 	}
 	step := func(name string) {
 		phase.Store(name)
+		phases = append(phases, name)
 		t.Logf("%6.1fs %s", time.Since(began).Seconds(), name)
 	}
 
@@ -201,6 +203,15 @@ func TestClusterFaults(t *testing.T) {
 			t.Errorf("%s: a gap of %v during %q, over the bound of %v", s.transport, l.maxGap, l.gapPhase, maxGap)
 		}
 		l.mu.Unlock()
+	}
+	for _, p := range phases {
+		line := fmt.Sprintf("longest gap during %-32q", p)
+		for _, s := range subs {
+			s.l.mu.Lock()
+			line += fmt.Sprintf("  %s %6v", s.transport, s.l.gaps[p].Round(10*time.Millisecond))
+			s.l.mu.Unlock()
+		}
+		t.Log(line)
 	}
 	t.Logf("whole test %v", time.Since(began).Round(time.Millisecond))
 }

@@ -35,11 +35,8 @@ func StartGateways(t testing.TB, bin string, n int, args ...string) []*Gateway {
 		g.proc = newProc(t, g.Name, dir, bin, all, []string{"TICKERD_LOG_LEVEL=warn"})
 		gs[i] = g
 	}
-	for i, g := range gs {
+	for _, g := range gs {
 		g.Start(t)
-		if i == 0 { // TEMPORARY until the start-up retry lands
-			g.AwaitReady(t, 60*time.Second)
-		}
 	}
 	for _, g := range gs {
 		g.AwaitReady(t, 60*time.Second)

@@ -36,14 +36,16 @@ type ledger struct {
 	ends       map[string]int // how sessions ended -> count
 
 	// The longest time between two updates while the publisher was
-	// publishing throughout, and what the test was doing when it ended.
+	// publishing throughout, and what the test was doing when it ended;
+	// and the longest in each phase of the test.
 	from     time.Time
 	maxGap   time.Duration
 	gapPhase string
+	gaps     map[string]time.Duration
 }
 
 func newLedger() *ledger {
-	return &ledger{events: map[string]int{}, states: map[string]int{}, ends: map[string]int{}}
+	return &ledger{events: map[string]int{}, states: map[string]int{}, ends: map[string]int{}, gaps: map[string]time.Duration{}}
 }
 
 // take records one message that arrived at now, during phase.
@@ -79,9 +81,11 @@ func (l *ledger) update(u msg, now time.Time, phase string) {
 	}
 	l.updates++
 	if !l.from.IsZero() {
-		if gap := now.Sub(l.from); gap > l.maxGap {
+		gap := now.Sub(l.from)
+		if gap > l.maxGap {
 			l.maxGap, l.gapPhase = gap, phase
 		}
+		l.gaps[phase] = max(l.gaps[phase], gap)
 	}
 	l.from = now
 	switch u.Kind {
