@@ -2,7 +2,9 @@ package clustertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +49,9 @@ func TestClusterFaults(t *testing.T) {
 	for i, g := range gws {
 		upstreams[i] = g.Addr
 	}
+	// The demo feeds publish straight into NATS beside the test's
+	// publisher, as a feed service would: it must ride out the faults too.
+	feed := StartFeed(t, tickerd, "--nats-url", c.URLs(), "--replicas", "3", "--stock-rate", "20", "--games", "2")
 	lb := proxytest.HAProxy{Upstreams: upstreams, Check: "/readyz"}.Start(t)
 	js := c.Client(t)
 	AwaitLeader(t, js, streamName, "", 10*time.Second)
@@ -75,6 +80,7 @@ func TestClusterFaults(t *testing.T) {
 	})
 
 	pub := newPublisher(lb, token, 40*time.Millisecond, []string{"ev.a", "ev.b", "ev.c"}, []string{"st.x", "st.y"})
+	pub.phase = func() string { return phase.Load().(string) }
 	wg.Go(func() { pub.loop(ctx) })
 
 	// settle waits until the publisher has stored n more bodies and every
@@ -170,8 +176,15 @@ func TestClusterFaults(t *testing.T) {
 	settle("publishing after the idle restart", 20)
 
 	step("end")
+	ended := time.Now()
 	pub.pause()
 	settle("end", 0)
+	if !feed.Running() {
+		t.Errorf("tickerd feed exited:\n%s", tail(feed.log, 20))
+	}
+	await(t, "the feed's quotes reach the gateways after the last fault", 30*time.Second, func() bool {
+		return feedAfter(lb, ended)
+	})
 	cancel()
 	wg.Wait()
 
@@ -205,7 +218,9 @@ func TestClusterFaults(t *testing.T) {
 		l.mu.Unlock()
 	}
 	for _, p := range phases {
-		line := fmt.Sprintf("longest gap during %-32q", p)
+		pub.mu.Lock()
+		line := fmt.Sprintf("%-34q longest store %6v; longest gap", p, pub.longestIn[p].Round(time.Millisecond))
+		pub.mu.Unlock()
 		for _, s := range subs {
 			s.l.mu.Lock()
 			line += fmt.Sprintf("  %s %6v", s.transport, s.l.gaps[p].Round(10*time.Millisecond))
@@ -274,4 +289,24 @@ func counts(m map[string]int) string {
 		return "none"
 	}
 	return b.String()
+}
+
+// feedAfter reports whether a snapshot through the load balancer holds a
+// quote of the demo stock feed published after t.
+func feedAfter(lb string, t time.Time) bool {
+	resp, err := http.Get(lb + "/v1/snapshot?topics=stocks.*")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var snap struct{ Items []struct{ Time time.Time } }
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&snap) != nil {
+		return false
+	}
+	for _, it := range snap.Items {
+		if it.Time.After(t) {
+			return true
+		}
+	}
+	return false
 }

@@ -83,3 +83,18 @@ func (g *Gateway) Drain(t testing.TB, within time.Duration) {
 		t.Fatalf("gateway %s after SIGTERM: %v\n%s", g.Name, err, tail(g.log, 20))
 	}
 }
+
+// StartFeed runs `tickerd feed` (the binary at bin) with args, publishing
+// the demo feeds straight into NATS, as a deployment's feed service does.
+// It is killed when the test ends.
+func StartFeed(t testing.TB, bin string, args ...string) *Feed {
+	t.Helper()
+	f := &Feed{newProc(t, "feed", t.TempDir(), bin, append([]string{"feed"}, args...), []string{"TICKERD_LOG_LEVEL=warn"})}
+	if err := f.start(); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Feed is a `tickerd feed` process.
+type Feed struct{ *proc }

@@ -37,7 +37,9 @@ type publisher struct {
 	failures   map[string]int
 	samples    []string      // the first few failures, for the log
 	longest    time.Duration // the longest a body took to be stored, retries included
-	fatal      string        // a refusal that retrying cannot cure
+	phase      func() string
+	longestIn  map[string]time.Duration // the same, by the test's phase when it was stored
+	fatal      string                   // a refusal that retrying cannot cure
 }
 
 func newPublisher(base, token string, every time.Duration, eventTopics, stateTopics []string) *publisher {
@@ -46,6 +48,7 @@ func newPublisher(base, token string, every time.Duration, eventTopics, stateTop
 		run:    fmt.Sprintf("ct%d", time.Now().UnixNano()),
 		http:   &http.Client{Timeout: 4 * time.Second},
 		events: map[string]int{}, states: map[string]int{}, failures: map[string]int{},
+		longestIn: map[string]time.Duration{}, phase: func() string { return "" },
 		done: make(chan struct{}),
 	}
 }
@@ -96,7 +99,9 @@ func (p *publisher) loop(ctx context.Context) {
 		p.bodies++
 		p.events[ev] = n + 1
 		p.states[st] = k
-		p.longest = max(p.longest, time.Since(began))
+		took := time.Since(began)
+		p.longest = max(p.longest, took)
+		p.longestIn[p.phase()] = max(p.longestIn[p.phase()], took)
 		p.mu.Unlock()
 	}
 }
