@@ -100,16 +100,16 @@ func publish(pub Publisher, hub *transport.Hub, timeout time.Duration) http.Hand
 			return
 		}
 		pctx, cancel := context.WithTimeout(r.Context(), timeout)
-		st, err := pub.Store(pctx, updates)
+		seq, n, dup, err := pub.Store(pctx, updates)
 		cancel()
 		if err != nil {
-			wire.WriteError(w, wire.ErrUnavailable.With(fmt.Sprintf("published %d of %d updates, then: %v", st.N, len(updates), err)))
+			wire.WriteError(w, wire.ErrUnavailable.With(fmt.Sprintf("published %d of %d updates, then: %v", n, len(updates), err)))
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), publishVisible)
-		_ = hub.Await(ctx, st.Last)
+		_ = hub.Await(ctx, seq)
 		cancel()
-		wire.WritePublished(w, st.N, st.Duplicates, message.Cursor{Epoch: hub.Epoch(), Seq: st.Last})
+		wire.WritePublished(w, n, dup, message.Cursor{Epoch: hub.Epoch(), Seq: seq})
 	}
 }
 

@@ -9,16 +9,17 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
 	"github.com/tickerd/tickerd/transport"
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // Publisher stores updates in the stream, in order (stream.Stream.Store).
-// It says what it stored: on error, how many of the first were.
+// It returns the highest sequence stored, how many updates were stored (on
+// error, the first n), and how many of those were duplicates of updates
+// stored before (by ID), not stored again.
 type Publisher interface {
-	Store(ctx context.Context, us []message.Update) (stream.Stored, error)
+	Store(ctx context.Context, us []message.Update) (last uint64, n, dup int, err error)
 }
 
 // New returns the gateway's HTTP handler.

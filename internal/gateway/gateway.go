@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,9 @@ type Gateway struct {
 	edge    *edge
 	health  health
 	check   *freshCheck // runs freshProbe for /readyz
+	// followed is stream for the NATS connection's handlers, which may
+	// run before Start sets stream.
+	followed atomic.Pointer[stream.Stream]
 
 	runCtx   context.Context    // ends when the gateway closes
 	cancel   context.CancelFunc // stops the hub and the feeds
@@ -71,6 +75,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if g.stream, err = g.openStream(sctx); err != nil {
 		return nil, err
 	}
+	g.followed.Store(g.stream)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hubOpts := cfg.Hub
@@ -155,7 +160,14 @@ func (g *Gateway) connect(ctx context.Context) (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			g.cfg.Logger.Info("NATS reconnected", "url", nc.ConnectedUrl())
+			// The stream's consumer may have been on the server that went
+			// (or gone with it): rather than wait for the client to notice
+			// missed heartbeats, the hub follows again at once from where
+			// it was, through the server it reached.
+			g.cfg.Logger.Warn("NATS reconnected; following the stream again from where it was", "url", nc.ConnectedUrl())
+			if s := g.followed.Load(); s != nil {
+				s.Refollow()
+			}
 		}),
 	}
 	if g.cfg.NATSURL != "" {

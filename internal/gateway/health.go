@@ -72,8 +72,8 @@ func (w watchedStream) Publish(ctx context.Context, u message.Update) error {
 	return err
 }
 
-func (w watchedStream) Store(ctx context.Context, us []message.Update) (stream.Stored, error) {
-	st, err := w.s.Store(ctx, us)
+func (w watchedStream) Store(ctx context.Context, us []message.Update) (uint64, int, int, error) {
+	last, n, dup, err := w.s.Store(ctx, us)
 	w.h.published(err)
-	return st, err
+	return last, n, dup, err
 }

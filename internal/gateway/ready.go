@@ -11,6 +11,7 @@ import (
 var (
 	errNotConnected = errors.New("NATS is not connected")
 	errLoading      = errors.New("latest values are still loading")
+	errNotFollowing = errors.New("not following the stream: updates would not be delivered")
 	errNotStoring   = errors.New("JetStream is not storing: a publish would fail")
 )
 
@@ -32,7 +33,7 @@ const (
 // publish (a full disk passes a write of nothing); only a publish that
 // succeeds, or the next periodic probe, clears it.
 //
-// Its error is one of three fixed messages: the causes, with file paths in
+// Its error is one of four fixed messages: the causes, with file paths in
 // them, go to the log rather than to anonymous callers.
 func (g *Gateway) Ready(ctx context.Context) error {
 	err := g.notReady()
@@ -45,13 +46,17 @@ func (g *Gateway) Ready(ctx context.Context) error {
 	if errors.Is(err, errNotStoring) {
 		return errNotStoring
 	}
+	if errors.Is(err, errNotFollowing) {
+		return errNotFollowing
+	}
 	return err
 }
 
 // notReady says why a publish would fail or subscribers cannot be served,
 // by what the gateway knows now, nil when neither: NATS not connected, the
-// latest value of every topic not loaded yet, or the last probe or publish
-// a failure.
+// latest value of every topic not loaded yet, the stream not being
+// followed (its reader lost and not yet made again), or the last probe or
+// publish a failure.
 func (g *Gateway) notReady() error {
 	if !g.nc.IsConnected() {
 		return errNotConnected
@@ -60,6 +65,9 @@ func (g *Gateway) notReady() error {
 	case <-g.hub.Loaded():
 	default:
 		return errLoading
+	}
+	if err := g.stream.Following(); err != nil {
+		return fmt.Errorf("%w: %w", errNotFollowing, err)
 	}
 	if err := g.health.get(); err != nil {
 		return fmt.Errorf("%w: %w", errNotStoring, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,7 @@ type Stream struct {
 	log    *slog.Logger
 
 	followers followers
+	following atomic.Pointer[followState] // nil until a Follow began
 }
 
 // Open creates the stream, or updates its retention if it exists, on the
@@ -142,30 +144,19 @@ func (s *Stream) PublishSeq(ctx context.Context, u message.Update) (uint64, erro
 	return ack.Sequence, nil // a duplicate's is the original's
 }
 
-// Stored is what a batch publish stored.
-type Stored struct {
-	// Last is the highest sequence among the updates acknowledged: a
-	// duplicate's is that of the copy stored first.
-	Last uint64
-	// N counts the updates acknowledged, duplicates included. On error
-	// the first N were.
-	N int
-	// Duplicates counts those the stream already held (the same ID within
-	// its duplicate window), and so did not store again.
-	Duplicates int
-}
-
 // PublishBatch stores updates in order, sending them all before waiting
 // for the acknowledgements, and returns the sequence of the last. On error
-// it says how many were stored (the first n of them). Store says also how
-// many were duplicates.
+// it says how many were stored (the first n of them).
 func (s *Stream) PublishBatch(ctx context.Context, us []message.Update) (last uint64, n int, err error) {
-	st, err := s.Store(ctx, us)
-	return st.Last, st.N, err
+	last, n, _, err = s.Store(ctx, us)
+	return last, n, err
 }
 
-// Store is PublishBatch saying what it stored.
-func (s *Stream) Store(ctx context.Context, us []message.Update) (Stored, error) {
+// Store is PublishBatch saying also how many of the updates the stream
+// already held (dup: the same ID within its duplicate window), and so did
+// not store again; n counts them among the stored. last is the highest
+// sequence acknowledged: a duplicate's is that of the copy stored first.
+func (s *Stream) Store(ctx context.Context, us []message.Update) (last uint64, n, dup int, err error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(us))
 	for _, u := range us {
 		m, err := s.natsMsg(u)
@@ -177,28 +168,28 @@ func (s *Stream) Store(ctx context.Context, us []message.Update) (Stored, error)
 			}
 		}
 		// Stop sending; what was sent is still acknowledged below.
-		st, _ := s.await(ctx, futures)
-		return st, err
+		last, n, dup, _ = s.await(ctx, futures)
+		return last, n, dup, err
 	}
 	return s.await(ctx, futures)
 }
 
-func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (st Stored, err error) {
+func (s *Stream) await(ctx context.Context, futures []jetstream.PubAckFuture) (last uint64, n, dup int, err error) {
 	for _, f := range futures {
 		select {
 		case ack := <-f.Ok():
-			st.Last = max(st.Last, ack.Sequence)
-			st.N++
+			last = max(last, ack.Sequence)
+			n++
 			if ack.Duplicate {
-				st.Duplicates++
+				dup++
 			}
 		case err := <-f.Err():
-			return st, err
+			return last, n, dup, err
 		case <-ctx.Done():
-			return st, ctx.Err()
+			return last, n, dup, ctx.Err()
 		}
 	}
-	return st, nil
+	return last, n, dup, nil
 }
 
 func (s *Stream) natsMsg(u message.Update) (*nats.Msg, error) {
