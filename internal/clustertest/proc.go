@@ -37,6 +37,14 @@ func newProc(t testing.TB, name, dir, bin string, args, env []string) *proc {
 		if t.Failed() {
 			t.Logf("last of %s's log:\n%s", name, tail(p.log, 40))
 		}
+		// CLUSTERTEST_LOGS=dir keeps every process's whole log, for
+		// looking into a figure after a run that passed.
+		if keep := os.Getenv("CLUSTERTEST_LOGS"); keep != "" {
+			if b, err := os.ReadFile(p.log); err == nil {
+				_ = os.MkdirAll(keep, 0o755)
+				_ = os.WriteFile(filepath.Join(keep, name+".log"), b, 0o644)
+			}
+		}
 	})
 	return p
 }
