@@ -11,7 +11,7 @@ export GOFLAGS
 # or the variable in the environment sets another.
 TICKERD_PUBLISH_TOKEN ?= dev-token
 
-.PHONY: run build test vet fmt-check tidy-check race fuzz bench-hub bench deps clean es5-check
+.PHONY: cluster cluster-down run build test vet fmt-check tidy-check race fuzz bench-hub bench deps clean es5-check
 
 # Runs the binary itself rather than `go run`: go run exits 1 after any
 # interrupt, whatever the program returned, so Ctrl-C after a clean drain
@@ -22,6 +22,17 @@ run: build
 
 build:
 	$(GO) build -o bin/tickerd ./cmd/tickerd
+
+# A deployment on loopback: three NATS nodes built from go.mod (JetStream,
+# the stream at three replicas), three gateways (the demo feeds on the
+# first) and HAProxy round-robin in front on http://localhost:8080
+# (CLUSTER_PORT=...). Needs haproxy (`make deps`). Runs in the background;
+# `make cluster-down` stops it. Files in bin/cluster/.
+cluster:
+	GO='$(GO)' TICKERD_PUBLISH_TOKEN='$(TICKERD_PUBLISH_TOKEN)' tools/cluster/cluster.sh up
+
+cluster-down:
+	tools/cluster/cluster.sh down
 
 # Everything CI checks: formatting, vet, the race-enabled test suite, and
 # a few seconds of fuzzing per fuzz target.

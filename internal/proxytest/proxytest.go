@@ -159,6 +159,12 @@ func awaitListening(t testing.TB, port int, logs func() string) {
 // stickiness: each new connection goes to the next gateway.
 type HAProxy struct {
 	Upstreams []string
+	// Check, when set, is the path HAProxy checks every 250 ms on each
+	// upstream (a gateway's /readyz), taking it out at the first failure
+	// and back at the first success, and a request refused by a server
+	// that went down goes to another: as a load balancer in front of
+	// gateways that may die is configured.
+	Check string
 }
 
 const haproxyConf = `global
@@ -175,8 +181,14 @@ frontend web
   default_backend gateways
 backend gateways
   balance roundrobin
+{{- if .Check}}
+  option httpchk GET {{.Check}}
+  option redispatch
+  retries 2
+  default-server inter 250ms fall 1 rise 1
+{{- end}}
 {{- range $i, $u := .Upstreams}}
-  server g{{$i}} {{$u}}
+  server g{{$i}} {{$u}}{{if $.Check}} check{{end}}
 {{- end}}
 `
 
@@ -187,7 +199,7 @@ func (h HAProxy) Start(t testing.TB) string {
 	dir := t.TempDir()
 	port := FreePort(t)
 	path := writeConf(t, filepath.Join(dir, "haproxy.cfg"), haproxyConf, map[string]any{
-		"Port": port, "Upstreams": h.Upstreams,
+		"Port": port, "Upstreams": h.Upstreams, "Check": h.Check,
 	})
 	out := run(t, exec.Command(bin, "-db", "-f", path))
 	awaitListening(t, port, out.String)
