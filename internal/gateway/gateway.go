@@ -76,6 +76,9 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		return nil, err
 	}
 	g.followed.Store(g.stream)
+	if err := g.followNewLeaders(); err != nil {
+		return nil, fmt.Errorf("subscribe to the stream's leader elections: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hubOpts := cfg.Hub
