@@ -45,7 +45,7 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 		}, []string{"transport"}),
 		openedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_sessions_opened_total",
-			Help: "Subscriber sessions opened, by transport (a long poll is one).",
+			Help: "Subscriber sessions opened, by transport (a long poll is one, unless the ring answered it at once).",
 		}, []string{"transport"}),
 		topics: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tickerd_topics",

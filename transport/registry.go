@@ -57,6 +57,13 @@ func (r *registry) close() []*Session {
 	return out
 }
 
+// isClosing reports whether the registry refuses new sessions.
+func (r *registry) isClosing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closing
+}
+
 func (r *registry) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

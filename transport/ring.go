@@ -71,11 +71,16 @@ func (r *ring) after(seq uint64, dst []*wire.Frame, max int) (_ []*wire.Frame, o
 	if seq < r.from {
 		return dst, false
 	}
-	i := sort.Search(r.n, func(i int) bool { return r.at(i).Seq > seq })
+	i := r.search(seq)
 	for ; i < r.n && max > 0; i, max = i+1, max-1 {
 		dst = append(dst, r.at(i))
 	}
 	return dst, true
+}
+
+// search is the index of the oldest entry after seq. Caller holds mu.
+func (r *ring) search(seq uint64) int {
+	return sort.Search(r.n, func(i int) bool { return r.at(i).Seq > seq })
 }
 
 // floor is the sequence after which the ring holds every update.

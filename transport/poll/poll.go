@@ -65,6 +65,9 @@ func (o Options) withDefaults() Options {
 type Handler struct {
 	hub  *transport.Hub
 	opts Options
+	// session serves every poll with a session, never from the ring:
+	// for tests that compare the two.
+	session bool
 }
 
 // New returns the long-poll handler over hub.
@@ -91,6 +94,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		wire.WriteError(w, err)
+		return
+	}
+
+	if h.fromRing(w, p, req) {
 		return
 	}
 
@@ -140,6 +147,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	wire.WritePoll(w, position(s, items, req.From), items)
 }
+
+// fromRing answers a poll whose answer the hub's ring already holds: a
+// cursor behind the head with matching updates after it. It writes the
+// same messages, in the same order and with the same next cursor, that a
+// session would gather, without a session, its goroutines and timers:
+// most of what such a poll cost. The linger after the first message is
+// not waited: a client that is behind gets what is there at once, and the
+// rest with its next poll. It reports false, having written nothing, when
+// a session must serve the poll.
+func (h *Handler) fromRing(w http.ResponseWriter, p transport.Principal, req wire.Request) bool {
+	if req.From == nil || h.session || !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
+		return false // a snapshot, or a session that would end at once
+	}
+	bp := frames.Get().(*[]*wire.Frame)
+	defer func() {
+		clear(*bp) // hold no frame past the response
+		frames.Put(bp)
+	}()
+	fs, ok := h.hub.Recent(*req.From, req.Patterns, h.opts.MaxMessages, (*bp)[:0])
+	*bp = fs
+	if !ok || len(fs) == 0 {
+		return false
+	}
+	wire.WritePoll(w, fs[len(fs)-1].Cursor, fs)
+	return true
+}
+
+// frames are the scratch lists fromRing gathers a response in.
+var frames = sync.Pool{New: func() any { return new([]*wire.Frame) }}
 
 // failure is the error a poll that got nothing answers with, or nil when
 // an empty response is the answer. A session ended by a failure of the
