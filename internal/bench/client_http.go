@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// The SSE and long-poll clients speak HTTP/1.1 on a connection of their
-// own rather than through net/http's client: one goroutine per subscriber
-// and no connection pool between the bench and what it measures.
+// The SSE and long-poll clients (and the WebSocket one, client_ws.go)
+// speak HTTP/1.1 on a connection of their own rather than through
+// net/http's client: one goroutine per subscriber and no connection pool
+// between the bench and what it measures.
 
 // errStatus is a response other than 200.
 type errStatus struct {
@@ -55,7 +56,7 @@ func (s *subscriber) runSSE(ctx context.Context, deadline time.Time) error {
 	if err := s.r.get(c, "/v1/sse?topics="+s.topicName(), "text/event-stream"); err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(c, 4096)
+	br := bufio.NewReaderSize(c, readBuffer)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return err

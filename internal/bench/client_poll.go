@@ -28,7 +28,7 @@ func (s *subscriber) runPoll(ctx context.Context, deadline time.Time) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, bufio.NewReaderSize(c, 4096), nil
+		return c, bufio.NewReaderSize(c, readBuffer), nil
 	}
 	c, br, err := dial()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -82,23 +81,4 @@ func (d *dialer) dial(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	return tc, nil
-}
-
-// httpClient is an HTTP client whose connections come from dial: what the
-// WebSocket handshake goes through. Each upgraded connection leaves the
-// client's pool, so one client serves them all.
-func (d *dialer) httpClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			nd := d.nd
-			if len(d.sources) > 0 {
-				nd.LocalAddr = d.sources[(d.next.Add(1)-1)%uint64(len(d.sources))]
-			}
-			return nd.DialContext(ctx, "tcp", d.host)
-		},
-		TLSClientConfig:     d.tls,
-		ForceAttemptHTTP2:   false,
-		DisableCompression:  true,
-		MaxIdleConnsPerHost: -1,
-	}}
 }

@@ -120,7 +120,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	}
 
 	p("\n## Figures\n\n")
-	p("| scenario | connected | deliveries/s | expected/s | p50 ms | p90 ms | p99 ms | max ms | lost | out of order | msgs/poll | server RSS/conn | server Go/conn | server CPU (of 1 core) | CPU s per 1M deliveries | CPU s server / bench / other |\n")
+	p("| scenario | connected | deliveries/s | expected/s | p50 ms | p90 ms | p99 ms | max ms | lost | out of order | msgs/poll | server RSS/conn | server Go/conn | server CPU (of 1 core) | CPU s per 1M deliveries, server / bench | CPU s server / bench / other |\n")
 	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rep.Runs {
 		res := r.Result
@@ -135,7 +135,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		}
 		if res.Rate > 0 {
 			cpu = fmt.Sprintf("%.0f%%", 100*res.ServerCPUS/res.DurationS)
-			perM = fmt.Sprintf("%.2f", res.CPUPerMillion)
+			perM = fmt.Sprintf("%.2f / %.2f", res.CPUPerMillion, res.BenchCPUPerMillion)
 			split = fmt.Sprintf("%.1f / %.1f / %.1f", res.ServerCPUS, res.BenchCPUS, res.OtherCPUS)
 		}
 		p("| %s | %d / %d | %.0f | %.0f | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n",

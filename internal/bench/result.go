@@ -50,8 +50,11 @@ type Result struct {
 	ServerCPUS    float64 `json:"server_cpu_s"`
 	CPUPerMillion float64 `json:"server_cpu_s_per_million"`
 	// BenchCPUS is the bench process's CPU seconds in the window (with the
-	// in-process server, the same as ServerCPUS).
-	BenchCPUS float64 `json:"bench_cpu_s"`
+	// in-process server, the same as ServerCPUS); BenchCPUPerMillion is
+	// that per million deliveries, to set beside the server's: a bench
+	// that costs as much as the server may be the limit.
+	BenchCPUS          float64 `json:"bench_cpu_s"`
+	BenchCPUPerMillion float64 `json:"bench_cpu_s_per_million"`
 	// MachineCPUS is the CPU seconds the whole machine was busy in the
 	// window (Cores × DurationS at most); OtherCPUS is what processes
 	// other than the bench and a spawned server took of it: noise.

@@ -116,6 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r.report(res, sched)
 	if d := res.Total.Deliveries; d > 0 {
 		res.CPUPerMillion = res.ServerCPUS / (float64(d) / 1e6)
+		res.BenchCPUPerMillion = res.BenchCPUS / (float64(d) / 1e6)
 	}
 	return res, nil
 }

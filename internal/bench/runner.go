@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -21,13 +20,11 @@ type group struct {
 
 // runner is one run in progress: its subscribers and how far they got.
 type runner struct {
-	o          Options
-	t          *target
-	logf       func(format string, args ...any)
-	base       *url.URL
-	wsURL      string // ws://host:port/v1/ws?topics=
-	dialer     *dialer
-	httpClient *http.Client
+	o      Options
+	t      *target
+	logf   func(format string, args ...any)
+	base   *url.URL
+	dialer *dialer
 
 	// t0 and t1 bound the measured window (ns since the epoch); 0 until
 	// it is set.
@@ -68,10 +65,6 @@ func newRunner(o Options, t *target, logf func(string, ...any)) (*runner, error)
 	if r.dialer, err = newDialer(t.base, o.SourceAddrs); err != nil {
 		return nil, err
 	}
-	r.httpClient = r.dialer.httpClient()
-	ws := *t.base
-	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[ws.Scheme]
-	r.wsURL = ws.String() + "/v1/ws?topics="
 	return r, nil
 }
 
@@ -144,7 +137,6 @@ func (r *runner) stop() {
 	r.stopOnce.Do(func() {
 		r.stopClients()
 		r.clients.Wait()
-		r.httpClient.CloseIdleConnections()
 	})
 }
 

@@ -38,8 +38,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "server memory: %s RSS before connecting, %s connected, %s at the end\n",
 		mib(r.Before.RSS), mib(r.After.RSS), mib(r.End.RSS))
 	if r.Rate > 0 {
-		fmt.Fprintf(&b, "server CPU: %.2f s in the %.0f s window (%.0f%% of one core), %.2f s per million deliveries; bench process %.2f s\n",
-			r.ServerCPUS, r.DurationS, 100*r.ServerCPUS/r.DurationS, r.CPUPerMillion, r.BenchCPUS)
+		fmt.Fprintf(&b, "server CPU: %.2f s in the %.0f s window (%.0f%% of one core), %.2f s per million deliveries; bench process %.2f s, %.2f s per million deliveries\n",
+			r.ServerCPUS, r.DurationS, 100*r.ServerCPUS/r.DurationS, r.CPUPerMillion, r.BenchCPUS, r.BenchCPUPerMillion)
 		fmt.Fprintf(&b, "machine: %.2f of %d CPU seconds busy in the window; other processes took %.2f s\n",
 			r.MachineCPUS, int(float64(r.Cores)*r.DurationS), r.OtherCPUS)
 		fmt.Fprintf(&b, "published %d updates in the window (%.0f/s); publisher at most %.1f ms behind schedule; server counted %.0f deliveries\n",
