@@ -28,6 +28,10 @@ type benchFlags struct {
 	markdown   string
 	hubBench   string
 	profileDir string
+	// ceiling runs the bench against the ceiling server too, which
+	// ceilingCmd runs.
+	ceiling    bool
+	ceilingCmd []string
 }
 
 func newBenchFlags(fs *flag.FlagSet) *benchFlags {
@@ -68,6 +72,7 @@ func newBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.StringVar(&f.markdown, "markdown", "", "with --scenarios: write their report to this Markdown file (docs/benchmarks.md), keeping its notes")
 	fs.StringVar(&f.hubBench, "hub-bench", "", "with --markdown: a file holding the hub micro-benchmark's output, to include")
 	fs.StringVar(&f.profileDir, "profile-dir", "", "with --scenarios: write each scenario's server CPU and heap profiles to this directory")
+	fs.BoolVar(&f.ceiling, "ceiling", false, "with --spawn and --transport ws: run the same bench against the ceiling server too (tickerd ceiling: a minimal pre-framed WebSocket writer, spawned), and report Tickerd's CPU per million deliveries as a multiple of its")
 	return f
 }
 
@@ -89,16 +94,37 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if f.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
+	if !f.ceiling {
+		if f.json {
+			return errors.Join(encodeJSON(stdout, res), res.Err())
 		}
-	} else if err := res.WriteTable(stdout); err != nil {
-		return err
+		return errors.Join(res.WriteTable(stdout), res.Err())
 	}
-	return res.Err()
+	co := f.o
+	co.Ceiling, co.ServerCommand, co.ServerArgs, co.NATSCommand = true, f.ceilingCmd, nil, nil
+	co.CPUProfile, co.MemProfile = "", ""
+	ceil, err := bench.Run(ctx, co)
+	if err != nil {
+		return fmt.Errorf("the ceiling server: %w", err)
+	}
+	ratio := 0.0
+	if ceil.CPUPerMillion > 0 {
+		ratio = res.CPUPerMillion / ceil.CPUPerMillion
+	}
+	if f.json {
+		err = encodeJSON(stdout, map[string]any{"tickerd": res, "ceiling": ceil, "ratio": ratio})
+	} else {
+		err = errors.Join(res.WriteTable(stdout), ceil.WriteTable(stdout))
+		fmt.Fprintf(stdout, "\nTickerd %.2f, ceiling %.2f server CPU s per million deliveries: Tickerd costs %.2f× the ceiling\n",
+			res.CPUPerMillion, ceil.CPUPerMillion, ratio)
+	}
+	return errors.Join(err, res.Err(), ceil.Err())
+}
+
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // settle checks the flags against each other and fills in what they
@@ -126,6 +152,16 @@ func (f *benchFlags) settle(explicit map[string]bool, stderr io.Writer) error {
 		}
 	} else if explicit["cpu-profile"] || explicit["mem-profile"] {
 		return fmt.Errorf("%w: with --scenarios, profiles go to --profile-dir", errUsage)
+	}
+	if f.ceiling {
+		if !o.Spawn || o.Transport != bench.WebSocket || len(f.scenarios) > 0 {
+			return fmt.Errorf("%w: --ceiling goes with --spawn and --transport ws, without --scenarios", errUsage)
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this binary to spawn the ceiling server: %w", err)
+		}
+		f.ceilingCmd = []string{exe, "ceiling"}
 	}
 	if f.scale <= 0 {
 		return fmt.Errorf("%w: --scale must be positive", errUsage)

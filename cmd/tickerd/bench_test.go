@@ -75,6 +75,9 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench", "--scenarios", "standard", "--cpu-profile", "cpu.pprof"},
 		{"bench", "--scenarios", "nope"},
 		{"bench", "--subscribers", "many"},
+		{"bench", "--ceiling"},
+		{"bench", "--spawn", "--ceiling", "--transport", "sse"},
+		{"ceiling"},
 	} {
 		var out bytes.Buffer
 		if code := run(args, &out, &out); code != 2 {
@@ -103,6 +106,41 @@ func TestScenarioCommandsReproduce(t *testing.T) {
 		if got, want := g.o.Args(), sc.Options.Args(); !slices.Equal(got, want) {
 			t.Errorf("%s: %s gives %q, want %q", sc.Name, line, got, want)
 		}
+	}
+}
+
+// tickerd bench --spawn --ceiling measures the ceiling server in the same
+// run, as a child process too, every update delivered to every socket,
+// and sets the two CPU figures side by side.
+func TestBenchCeiling(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "tickerd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "bench", "--spawn", "--ceiling", "--subscribers", "40", "--rate", "40",
+		"--warmup", "200ms", "--duration", "1s", "--settle", "10ms", "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	var out struct {
+		Tickerd, Ceiling bench.Result
+		Ratio            float64
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	for _, res := range []bench.Result{out.Tickerd, out.Ceiling} {
+		if res.Total.Connected != 40 || res.Total.Lost != 0 || res.Total.Deliveries == 0 || res.ServerCPUS <= 0 || res.BenchCPUPerMillion <= 0 {
+			t.Errorf("%s: total %+v, CPU %.2f, bench CPU per 1M %.2f", res.Server, res.Total, res.ServerCPUS, res.BenchCPUPerMillion)
+		}
+	}
+	if !strings.Contains(out.Ceiling.Server, "ceiling server") || strings.Contains(out.Tickerd.Server, "ceiling") {
+		t.Errorf("servers: %s; %s", out.Tickerd.Server, out.Ceiling.Server)
+	}
+	if want := out.Tickerd.CPUPerMillion / out.Ceiling.CPUPerMillion; out.Ratio != want {
+		t.Errorf("ratio %.3f, want %.3f", out.Ratio, want)
 	}
 }
 

@@ -4,6 +4,7 @@
 //	tickerd feed    run only the simulators against an existing NATS
 //	tickerd bench   measure a gateway: N subscribers, publish, count and time deliveries
 //	tickerd token   print a signed JWT granting topics, for development and tests
+//	tickerd ceiling a minimal pre-framed WebSocket writer, which bench --ceiling compares with
 //
 // Every flag also reads an environment variable: --nats-url reads
 // TICKERD_NATS_URL, and so on. A flag given on the command line wins.
@@ -32,6 +33,8 @@ usage:
                           runs the standard set (make bench)
   tickerd token [flags]   print an HS256 JWT for --jwt-secret granting --topics
                           (and --publish) to --sub for --ttl: development, tests
+  tickerd ceiling [flags] a minimal pre-framed WebSocket writer: the machine's
+                          ceiling, which tickerd bench --ceiling runs beside
 
 Run "tickerd <command> -h" for the flags. Every flag also reads the
 environment variable TICKERD_<FLAG> (dashes become underscores).
@@ -58,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = runToken(ctx, args[1:], stdout, stderr)
+	case "ceiling":
+		err = runCeiling(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -99,6 +99,11 @@ type Options struct {
 	// ServerArgs are more arguments for ServerCommand, such as
 	// ["--queue-size", "512"].
 	ServerArgs []string
+	// Ceiling, with Spawn, measures the ceiling server (ServeCeiling, a
+	// minimal pre-framed WebSocket writer) instead of a gateway:
+	// ServerCommand runs it, and the bench adds --addr and
+	// --publish-token. Subscribers take WebSockets, one topic each.
+	Ceiling bool
 	// NATSCommand, with Spawn, runs NATS as a child process of its own
 	// (a nats-server binary, such as ["bin/nats-server"]; the bench adds
 	// JetStream, a port and a store directory) and gives the gateway its
@@ -257,6 +262,8 @@ func (o Options) validate() error {
 		return bad("spawn starts its own server: give it no URL")
 	case len(o.NATSCommand) > 0 && !o.Spawn:
 		return bad("a NATS process of its own goes with spawn")
+	case o.Ceiling && (!o.Spawn || o.Transport != WebSocket):
+		return bad("the ceiling server is spawned and speaks WebSocket only")
 	case o.Spawn && len(o.ServerCommand) == 0:
 		return bad("spawn needs the command that runs a gateway")
 	case o.NATSURL != "" && o.URL == "":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,6 +61,38 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 		"--log-level", "warn")
 	args = append(args, o.ServerArgs...)
 
+	if err := t.startServer(ctx, o, args); err != nil {
+		return err
+	}
+	if err := t.openStream(ctx, o, natsURL); err != nil {
+		return err
+	}
+	t.desc = fmt.Sprintf("spawned %s (pid %d) at %s, NATS %s", o.ServerCommand[0], t.pid, t.base, natsURL)
+	if t.natsPid != 0 {
+		t.desc += fmt.Sprintf(" (%s, pid %d)", o.NATSCommand[0], t.natsPid)
+	}
+	return nil
+}
+
+// spawnCeiling starts the ceiling server (ServeCeiling: ServerCommand
+// runs it) as a child process, and publishes through its POST /v1/publish.
+func (t *target) spawnCeiling(ctx context.Context, o Options) error {
+	token := randomToken()
+	args := append([]string{}, o.ServerCommand[1:]...)
+	args = append(append(args, "--addr", "127.0.0.1:0", "--publish-token", token), o.ServerArgs...)
+	if err := t.startServer(ctx, o, args); err != nil {
+		return err
+	}
+	t.admin = t.base.String()
+	t.pub = &httpPublisher{client: &http.Client{Timeout: 30 * time.Second}, url: t.admin + "/v1/publish", token: token}
+	t.desc = fmt.Sprintf("spawned ceiling server %s (pid %d) at %s, publishing through POST /v1/publish", o.ServerCommand[0], t.pid, t.base)
+	return nil
+}
+
+// startServer starts ServerCommand[0] with args as a child process, which
+// goes when the bench does, and waits until it says where it serves and
+// is ready there.
+func (t *target) startServer(ctx context.Context, o Options, args []string) error {
 	// Our own pipe rather than StdoutPipe, so that Wait, which may run
 	// first, does not cut the server's last lines off.
 	pr, pw, err := os.Pipe()
@@ -115,17 +148,7 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("%w: spawned %s did not say where it serves within 30s", ErrServer, o.ServerCommand[0])
 	}
-	if err := waitReady(ctx, t.base); err != nil {
-		return err
-	}
-	if err := t.openStream(ctx, o, natsURL); err != nil {
-		return err
-	}
-	t.desc = fmt.Sprintf("spawned %s (pid %d) at %s, NATS %s", o.ServerCommand[0], t.pid, t.base, natsURL)
-	if t.natsPid != 0 {
-		t.desc += fmt.Sprintf(" (%s, pid %d)", o.NATSCommand[0], t.natsPid)
-	}
-	return nil
+	return waitReady(ctx, t.base)
 }
 
 // spawnNATS starts NATSCommand with JetStream on port, storing under dir,

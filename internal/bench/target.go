@@ -48,7 +48,11 @@ func startTarget(ctx context.Context, o Options) (*target, error) {
 	case modeInProcess:
 		err = t.startInProcess(ctx, o)
 	case modeSpawn:
-		err = t.spawn(ctx, o)
+		if o.Ceiling {
+			err = t.spawnCeiling(ctx, o)
+		} else {
+			err = t.spawn(ctx, o)
+		}
 	default:
 		err = t.connect(ctx, o)
 	}
