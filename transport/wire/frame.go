@@ -3,7 +3,6 @@ package wire
 import (
 	"encoding/json"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
@@ -28,9 +27,6 @@ type Frame struct {
 	// Cursor is the position after this message (updates and snapshots);
 	// empty for messages that do not move the position.
 	Cursor []byte
-	// sse is the message as one SSE event, built by the first stream that
-	// writes it alone (sse.go).
-	sse atomic.Pointer[[]byte]
 
 	// For updates: what the hub routes and merges by.
 	Seq   uint64

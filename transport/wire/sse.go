@@ -16,41 +16,20 @@ func AppendSSERetry(b []byte, d time.Duration) []byte {
 
 // AppendSSEEvents frames items as events: "event:" is the message type,
 // "id:" its cursor when it has one (so a reconnecting EventSource sends
-// Last-Event-ID and resumes), and one "data:" line of JSON. An update
-// that no merge changed is framed once, by the first stream that writes
-// it, and every other stream copies those bytes.
+// Last-Event-ID and resumes), and one "data:" line of JSON.
 func AppendSSEEvents(b []byte, items []Item) []byte {
 	for _, it := range items {
-		if it.Merged == 0 && it.Type == TypeUpdate {
-			b = append(b, it.sseEvent()...)
-		} else {
-			b = appendSSEEvent(b, it)
+		b = append(b, "event: "...)
+		b = append(b, it.Type...)
+		if len(it.Cursor) > 0 {
+			b = append(b, "\nid: "...)
+			b = append(b, it.Cursor...)
 		}
+		b = append(b, "\ndata: "...)
+		b = it.AppendJSON(b)
+		b = append(b, "\n\n"...)
 	}
 	return b
-}
-
-// sseEvent is the frame as one SSE event, built on first use. Streams that
-// race to build it build the same bytes, and all use the first stored.
-func (f *Frame) sseEvent() []byte {
-	if p := f.sse.Load(); p != nil {
-		return *p
-	}
-	b := appendSSEEvent(make([]byte, 0, 32+len(f.Type)+len(f.Cursor)+len(f.JSON)), Item{Frame: f})
-	f.sse.CompareAndSwap(nil, &b)
-	return *f.sse.Load()
-}
-
-func appendSSEEvent(b []byte, it Item) []byte {
-	b = append(b, "event: "...)
-	b = append(b, it.Type...)
-	if len(it.Cursor) > 0 {
-		b = append(b, "\nid: "...)
-		b = append(b, it.Cursor...)
-	}
-	b = append(b, "\ndata: "...)
-	b = it.AppendJSON(b)
-	return append(b, "\n\n"...)
 }
 
 // AppendSSEEnd frames why a stream ends: an error event with the reason's

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -111,51 +110,4 @@ func TestAppendSSEEnd(t *testing.T) {
 			t.Errorf("%v: error event data %s", tt.reason, events[0].data)
 		}
 	}
-}
-
-// An update alone is framed once and shared: every stream, however many
-// write it at once, gets the bytes a fresh framing gives, and a merged one
-// is framed anew with its count.
-func TestSSEEventBuiltOnce(t *testing.T) {
-	up := update("stocks.AAPL", 7, `{"price":191}`)
-	want := string(appendSSEEvent(nil, Item{Frame: up}))
-	got := make([]string, 8)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Go(func() { got[i] = string(AppendSSEEvents([]byte("x"), []Item{{Frame: up}})) })
-	}
-	wg.Wait()
-	for i, g := range got {
-		if g != "x"+want {
-			t.Fatalf("stream %d got %q, want %q", i, g, "x"+want)
-		}
-	}
-	first := up.sseEvent()
-	if again := up.sseEvent(); &again[0] != &first[0] {
-		t.Error("the event was framed twice")
-	}
-	merged := string(AppendSSEEvents(nil, []Item{{Frame: up, Merged: 3}}))
-	if !strings.Contains(merged, `"merged":3}`) || merged == want {
-		t.Errorf("merged update framed as %q", merged)
-	}
-}
-
-// BenchmarkSSEEvent frames one update for a stream: "fresh" as every
-// stream did before, "shared" as they do now (the bytes built once, then
-// copied).
-func BenchmarkSSEEvent(b *testing.B) {
-	up := update("stocks.AAPL", 123456, `{"price":187.52,"volume":1200,"bid":187.5,"ask":187.55}`)
-	buf := make([]byte, 0, 1024)
-	b.Run("fresh", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			buf = appendSSEEvent(buf[:0], Item{Frame: up})
-		}
-	})
-	b.Run("shared", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			buf = AppendSSEEvents(buf[:0], []Item{{Frame: up}})
-		}
-	})
 }
