@@ -44,7 +44,7 @@ type frameWriter struct {
 
 func newFrameWriter(nc net.Conn, timeout time.Duration) *frameWriter {
 	w := &frameWriter{nc: nc, timeout: timeout}
-	w.raw = nil // rawConn(nc)
+	w.raw = rawConn(nc)
 	if w.raw != nil {
 		w.try = w.attempt
 	}
