@@ -108,7 +108,8 @@ bench: build
 	  --hub-bench bin/bench-hub.txt --markdown docs/benchmarks.md
 
 # System packages and modules the tests need (Debian; run as root): real
-# nginx and HAProxy for the proxy tests, Chromium for the browser tests.
+# nginx and HAProxy for the proxy tests, Chromium for the browser tests,
+# node packages for the ES5 check and the ws client of the WebSocket tests.
 # Tests that need a missing one skip outside CI and fail under CI=true.
 SYSTEM_PACKAGES = nginx haproxy chromium
 deps:
@@ -119,6 +120,7 @@ deps:
 	fi
 	$(GO) mod download
 	npm ci --prefix tools/es5check
+	npm ci --prefix tools/wsclient
 
 clean:
 	rm -rf bin

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,6 +82,16 @@ func (c *conn) Close() error {
 		f()
 	}
 	return err
+}
+
+// SyscallConn is the socket's, so that a handler that took the connection
+// over may write to it without blocking (transport/ws does).
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }
 
 // SetReadDeadline keeps a connection past the budget to its deadline,

@@ -32,6 +32,12 @@ type Frame struct {
 	Seq   uint64
 	Topic string
 	Kind  message.Kind
+
+	// WS is the message as one WebSocket text frame, header and JSON,
+	// when it was built with one (updates): the same bytes go to every
+	// subscriber it is written to alone. JSON lies inside it, so it costs
+	// a header's bytes. Nil for the rest.
+	WS []byte
 }
 
 // TimeLayout is the wire form of an update's time: RFC 3339 in UTC with
@@ -46,7 +52,7 @@ const TimeLayout = message.TimeLayout
 // epoch is the stream incarnation the cursor names. Topics are ASCII by
 // grammar and data is already compact JSON, so nothing needs escaping.
 func UpdateFrame(u *message.Update, epoch uint64) *Frame {
-	b := make([]byte, 0, 96+len(u.Topic)+len(u.Data))
+	b := make([]byte, WSHeadroom, WSHeadroom+96+len(u.Topic)+len(u.Data))
 	b = append(b, `{"type":"update","topic":"`...)
 	b = append(b, u.Topic...)
 	b = append(b, `","kind":"`...)
@@ -60,7 +66,8 @@ func UpdateFrame(u *message.Update, epoch uint64) *Frame {
 	b = message.Cursor{Epoch: epoch, Seq: u.Seq}.AppendText(b)
 	ce := len(b)
 	b = append(b, `"}`...)
-	return &Frame{Type: TypeUpdate, JSON: b, Cursor: b[cs:ce:ce], Seq: u.Seq, Topic: u.Topic, Kind: u.Kind}
+	return &Frame{Type: TypeUpdate, JSON: b[WSHeadroom:len(b):len(b)], Cursor: b[cs:ce:ce],
+		Seq: u.Seq, Topic: u.Topic, Kind: u.Kind, WS: WSText(b)}
 }
 
 // SnapshotFrame encodes the latest values items as one snapshot message at

@@ -4,17 +4,26 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"time"
 )
 
-// sizedHijacker hands the WebSocket library buffers of the sizes the
-// options ask for instead of net/http's 4 KiB pair. A connection keeps them
-// for its life, so on a box that holds tens of thousands of mostly idle
-// subscribers they are most of its memory.
+// sizedHijacker hands the WebSocket library a read buffer of the size the
+// options ask for instead of net/http's 4 KiB, and a write buffer only as
+// large as a control frame, over the connection's frameWriter: the library
+// writes nothing else (see frameWriter). A connection keeps them for its
+// life, so on a box that holds tens of thousands of mostly idle
+// subscribers they are much of its memory.
 type sizedHijacker struct {
 	http.ResponseWriter
-	read, write int
-	conn        net.Conn // once hijacked
+	read         int
+	writeTimeout time.Duration
+	conn         net.Conn     // once hijacked
+	w            *frameWriter // once hijacked
 }
+
+// controlBuffer holds any control frame a server sends: a 2-byte header
+// and at most 125 bytes, so that each is flushed whole.
+const controlBuffer = 128
 
 // Hijack takes the connection over with new buffers. By then net/http has
 // flushed the handshake response, so its writer is empty; bytes a client
@@ -26,9 +35,10 @@ func (h *sizedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = c
+	h.w = newFrameWriter(c, h.writeTimeout)
 	r := brw.Reader
 	if r.Buffered() == 0 {
 		r = bufio.NewReaderSize(c, h.read)
 	}
-	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(c, h.write)), nil
+	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(h.w, controlBuffer)), nil
 }

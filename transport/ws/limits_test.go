@@ -22,7 +22,7 @@ import (
 func TestUnreadAnswersEndSession(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newTightFixture(t, transport.Options{QueueSize: 16, Registerer: reg},
-		ws.Options{ReadBuffer: 256, WriteBuffer: 256, CommandRate: -1})
+		ws.Options{ReadBuffer: 256, CommandRate: -1})
 	dial, loosen := tightDial()
 	c := f.dialWith("", dial)
 

@@ -32,11 +32,10 @@ type Options struct {
 	// MaxFrame bounds a message from the client, in bytes; a larger one
 	// closes the connection with 1009. Default 4096.
 	MaxFrame int64
-	// ReadBuffer and WriteBuffer size the connection's read and write
-	// buffers, kept for its life. A message larger than WriteBuffer costs
-	// a second system call; client commands are small and may span
-	// several reads. Defaults 512 bytes and 2 KiB.
-	ReadBuffer, WriteBuffer int
+	// ReadBuffer sizes the connection's read buffer, kept for its life;
+	// client commands are small and may span several reads. Default 512
+	// bytes. Writes keep no buffer between them (see frameWriter).
+	ReadBuffer int
 	// OriginPatterns are the origins allowed to connect from a browser
 	// (host patterns as path.Match takes them). Empty allows any origin:
 	// the ticker is embedded on other sites by design.
@@ -78,9 +77,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadBuffer <= 0 {
 		o.ReadBuffer = 512
-	}
-	if o.WriteBuffer <= 0 {
-		o.WriteBuffer = 2 << 10
 	}
 	if o.CommandRate == 0 {
 		o.CommandRate = DefaultCommandRate
@@ -125,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hj := &sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, write: h.opts.WriteBuffer}
+	hj := &sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, writeTimeout: h.opts.WriteTimeout}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
@@ -144,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// commands, and ends with the reader. It does not derive from the
 	// request's, which would keep the request's context alive with it.
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &conn{c: c, nc: hj.conn, writeTimeout: h.opts.WriteTimeout, pingTimeout: h.opts.Heartbeat}
+	wc := &conn{c: c, nc: hj.conn, w: hj.w, pingTimeout: h.opts.Heartbeat}
 	s := h.hub.Connect(ctx, wc, transport.Info{
 		Transport: "ws",
 		Principal: p,
@@ -225,10 +221,10 @@ func pace(lim *rate.Limiter, s *transport.Session, throttled *time.Time) bool {
 
 // conn frames a session's messages onto a WebSocket.
 type conn struct {
-	c            *websocket.Conn
-	nc           net.Conn // under c, for write deadlines
-	writeTimeout time.Duration
-	pingTimeout  time.Duration
+	c           *websocket.Conn
+	nc          net.Conn     // under c, for read deadlines
+	w           *frameWriter // every frame the server sends
+	pingTimeout time.Duration
 }
 
 // bufs are the message buffers of writes in progress; an idle connection
@@ -239,15 +235,20 @@ var bufs = sync.Pool{New: func() any { return new([]byte) }}
 // should not stay in the pool.
 const maxPooled = 256 << 10
 
-// Write sends the items as one WebSocket message, one per line.
+// Write sends the items as one WebSocket text message, one per line. An
+// update alone goes out as the frame it was built with, shared by every
+// subscriber it is written to; anything else is framed in a pooled buffer.
 func (c *conn) Write(ctx context.Context, items []wire.Item) error {
+	if len(items) == 1 && items[0].Merged == 0 && items[0].WS != nil {
+		return c.w.writeFrame(items[0].WS)
+	}
 	bp := bufs.Get().(*[]byte)
-	b := wire.AppendLines((*bp)[:0], items)
-	// A deadline on the connection bounds the write: a context with a
-	// timeout would cost a timer and a callback per write.
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	err := c.c.Write(ctx, websocket.MessageText, b)
-	_ = c.nc.SetWriteDeadline(time.Time{})
+	b := *bp
+	if cap(b) < wire.WSHeadroom {
+		b = make([]byte, 0, 2<<10)
+	}
+	b = wire.AppendLines(b[:wire.WSHeadroom], items)
+	err := c.w.writeFrame(wire.WSText(b))
 	if cap(b) <= maxPooled {
 		*bp = b
 		bufs.Put(bp)

@@ -237,7 +237,7 @@ func TestShutdownCloses1012(t *testing.T) {
 func TestSlowConsumerCloses4001(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newTightFixture(t, transport.Options{QueueSize: 4, Registerer: reg},
-		ws.Options{ReadBuffer: 256, WriteBuffer: 256})
+		ws.Options{ReadBuffer: 256})
 	dial, _ := tightDial()
 	c := f.dialWith("?topics=slow.>", dial)
 	c.expect("hello")

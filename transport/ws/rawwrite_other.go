@@ -1,0 +1,14 @@
+//go:build !unix
+
+package ws
+
+import (
+	"net"
+	"syscall"
+)
+
+// rawConn is nil where writes without blocking are not built: every write
+// then waits under a deadline.
+func rawConn(net.Conn) syscall.RawConn { return nil }
+
+func (w *frameWriter) attempt(uintptr) bool { return true }
