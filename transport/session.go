@@ -154,10 +154,15 @@ func (s *Session) Refuse(err error) { s.send(wire.ErrorFrame(nil, err)) }
 // enqueue appends f if the session runs and, unless force, has room. It
 // reports whether f was queued, and why the session ended if it has.
 func (s *Session) enqueue(f *wire.Frame, force bool) (queued bool, end error) {
+	return s.enqueueItem(wire.Item{Frame: f}, force)
+}
+
+// enqueueItem is enqueue for an item that may carry a merged count.
+func (s *Session) enqueueItem(it wire.Item, force bool) (queued bool, end error) {
 	s.mu.Lock()
 	end = s.err
 	if end == nil && (force || len(s.queue) < s.limit) {
-		s.queue = append(s.queue, wire.Item{Frame: f})
+		s.queue = append(s.queue, it)
 		queued = true
 	}
 	s.mu.Unlock()
@@ -226,12 +231,12 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 
 // pushWait queues a replayed update, waiting for room: replay runs before
 // the session takes live updates, so it may wait without holding anyone up.
-func (s *Session) pushWait(ctx context.Context, f *wire.Frame) error {
+func (s *Session) pushWait(ctx context.Context, it wire.Item) error {
 	for {
 		if err := s.waitRoom(ctx); err != nil {
 			return err
 		}
-		if queued, end := s.enqueue(f, false); queued || end != nil {
+		if queued, end := s.enqueueItem(it, false); queued || end != nil {
 			return end
 		}
 	}
