@@ -111,6 +111,7 @@ func (w *replayWalk) conflate(ctx context.Context, pos, end uint64) (reached uin
 		it := wire.Item{Frame: f}
 		if f.Kind == message.State {
 			if last[f.Topic] != f.Seq {
+				w.h.metrics.merged.Inc()
 				return nil
 			}
 			it.Merged = count[f.Topic] - 1

@@ -84,7 +84,9 @@ func (s *Session) Err() error {
 
 // take moves everything queued into dst (reusing its storage) and returns
 // it, with the reason the session ended once it has. Items queued before
-// the end are still returned with that reason.
+// the end are still returned with that reason. What is taken together is
+// conflated (see conflate): a subscriber that is behind gets each state
+// topic once per write, however full its queue was not.
 func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.mu.Lock()
 	dst = append(dst[:0], s.queue...)
@@ -92,6 +94,11 @@ func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.queue = s.queue[:0]
 	err := s.err
 	s.mu.Unlock()
+	if n := len(dst); n > 1 {
+		if dst = conflate(dst); len(dst) < n {
+			s.hub.metrics.merged.Add(float64(n - len(dst)))
+		}
+	}
 	select {
 	case s.room <- struct{}{}:
 	default:

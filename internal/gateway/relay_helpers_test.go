@@ -60,6 +60,10 @@ func startRelay(t *testing.T, target string, downRate int) *relay {
 				c.Close()
 				continue
 			}
+			// A small window towards the gateway, so that what the
+			// link cannot carry backs up in the gateway's socket, not
+			// in the relay's.
+			_ = s.(*net.TCPConn).SetReadBuffer(8 << 10)
 			mu.Lock()
 			conns = append(conns, c, s)
 			mu.Unlock()
