@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
@@ -39,6 +40,16 @@ type Session struct {
 	opened chan struct{} // closed once the connection's own request is served
 	// replayWait is Info.ReplayWait: how long a resume waits for a slot.
 	replayWait time.Duration
+	// queued is the sequence of the newest update queued: a held update
+	// (maxrate.go) goes out with its cursor moved up to it.
+	queued uint64
+	// gap is the max_rate as the time between two updates of a state
+	// topic, 0 for none; read by the fan-out without a lock.
+	gap atomic.Int64
+	// held, heldTimer and heldAt are the max_rate's state (maxrate.go).
+	held      map[string]*heldTopic
+	heldTimer *time.Timer
+	heldAt    time.Time // when heldTimer fires; zero when it does not
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -170,6 +181,7 @@ func (s *Session) enqueueItem(it wire.Item, force bool) (queued bool, end error)
 	end = s.err
 	if end == nil && (force || len(s.queue) < s.limit) {
 		s.queue = append(s.queue, it)
+		s.queued = max(s.queued, it.Seq)
 		queued = true
 	}
 	s.mu.Unlock()
@@ -194,6 +206,11 @@ const (
 // moves to the back so positions stay in order; an update that still does
 // not fit ends the session with wire.ErrSlowConsumer.
 func (s *Session) push(f *wire.Frame) pushResult {
+	if gap := time.Duration(s.gap.Load()); gap > 0 && f.Kind == message.State {
+		if r, held := s.hold(f, gap); held {
+			return r
+		}
+	}
 	queued, end := s.enqueue(f, false)
 	switch {
 	case queued:
@@ -217,6 +234,7 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 	r := pushOverflow
 	if len(s.queue) < s.limit {
 		s.queue = append(s.queue, wire.Item{Frame: f})
+		s.queued = max(s.queued, f.Seq)
 		r = pushQueued
 	} else {
 		for i := len(s.queue) - 1; i >= 0; i-- {
@@ -224,6 +242,7 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 			if old.Type == wire.TypeUpdate && old.Kind == message.State && old.Topic == f.Topic {
 				copy(s.queue[i:], s.queue[i+1:])
 				s.queue[len(s.queue)-1] = wire.Item{Frame: f, Merged: old.Merged + 1}
+				s.queued = max(s.queued, f.Seq)
 				r = pushMerged
 				break
 			}
@@ -280,6 +299,9 @@ func (s *Session) end(err error) bool {
 	close(s.done)
 	if s.expiry != nil {
 		s.expiry.Stop()
+	}
+	if s.heldTimer != nil {
+		s.heldTimer.Stop()
 	}
 	s.mu.Unlock()
 	s.notify()
