@@ -23,14 +23,26 @@ import (
 // state topic on its last value within 5 s of publishing stopping.
 // (Before, the queue of a slow consumer was dropped and the resume
 // replayed the whole backlog at link speed: 12 s, and no merged at all.)
+// With a queue too small for the events ("resume"), the subscriber is
+// closed as a slow consumer again and again, and catches up all the same:
+// each resume conflates.
 func TestThrottledLinkConflates(t *testing.T) {
+	t.Run("queue", func(t *testing.T) { throttled(t, 0, 20) })
+	t.Run("resume", func(t *testing.T) { throttled(t, 4, 1) })
+}
+
+// throttled runs the test with the given queue size (0: the default) and
+// an event every eventTicks ticks.
+func throttled(t *testing.T, queue, eventTicks int) {
 	const (
 		link      = 20 << 10 // bytes a second towards the client
 		publishes = 4 * time.Second
 		tick      = 50 * time.Millisecond // 10 state updates a tick: 200/s
 		settle    = 5 * time.Second
 	)
-	g, base := serveGateway(t, Config{Clients: noClientCaps, SendBuffer: 16 << 10})
+	cfg := Config{Clients: noClientCaps, SendBuffer: 16 << 10}
+	cfg.Hub.QueueSize = queue
+	g, base := serveGateway(t, cfg)
 	r := startRelay(t, strings.TrimPrefix(base, "http://"), link)
 	pad := strings.Repeat("p", 100)
 
@@ -72,6 +84,7 @@ func TestThrottledLinkConflates(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	readerDone := make(chan struct{})
+	ready := make(chan struct{}) // the subscriber has a cursor
 	go func() {
 		defer close(readerDone)
 		cursor := ""
@@ -106,6 +119,9 @@ func TestThrottledLinkConflates(t *testing.T) {
 					vmu.Lock()
 					switch m.Type {
 					case "snapshot":
+						if cursor == "" {
+							close(ready)
+						}
 						cursor = m.Cursor
 						for _, it := range m.Items {
 							v.state[it.Topic] = dataN(it.Data)
@@ -127,6 +143,13 @@ func TestThrottledLinkConflates(t *testing.T) {
 		}
 	}()
 
+	// Without a cursor, a subscriber closed before its snapshot would
+	// start over with a new one and rightly miss the events before it.
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no snapshot")
+	}
 	start := time.Now()
 	n := 0
 	for time.Since(start) < publishes {
@@ -139,7 +162,7 @@ func TestThrottledLinkConflates(t *testing.T) {
 			lastState[topic] = n
 			mu.Unlock()
 		}
-		if n%200 == 0 {
+		if n%(10*eventTicks) == 0 {
 			events++
 			fmt.Fprintf(&b, `{"topic":"thr.ev","kind":"event","data":{"n":%d}}`+"\n", events)
 		}
@@ -195,6 +218,9 @@ func TestThrottledLinkConflates(t *testing.T) {
 	}
 	if v.merged == 0 {
 		t.Error("the client saw no update with merged")
+	}
+	if slow := metric(t, g, "tickerd_slow_consumers_total"); queue > 0 && slow == 0 {
+		t.Error("a queue of 4 never overflowed: the resume path was not exercised")
 	}
 }
 
