@@ -80,6 +80,7 @@ func (s *Session) open(ctx context.Context, info Info, req wire.Request, reqErr 
 		s.Refuse(reqErr)
 		return
 	}
+	s.setMaxRate(req.MaxRate)
 	// req passed Admit, and a new session holds no pattern yet: all of
 	// its patterns are fresh and within the limit.
 	err := h.start(ctx, s, req.Patterns, req.From, nil)
@@ -135,6 +136,11 @@ func (s *Session) Command(ctx context.Context, raw []byte) {
 	if err != nil {
 		s.send(wire.ErrorFrame(cmd.ID, err))
 		return
+	}
+	if cmd.MaxRate != nil {
+		// The connection's rate, for every state topic it holds: one
+		// subscriber's topics share a link.
+		s.setMaxRate(*cmd.MaxRate)
 	}
 	// The ack comes before the snapshot or replay; a snapshot past its
 	// limit answers the command in its place.

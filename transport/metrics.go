@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 		}),
 		merged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_merged_total",
-			Help: "Pending state updates replaced by a newer one in a full queue.",
+			Help: "State updates replaced by a newer one of their topic: in a full queue, in what a writer takes at once, or in a replay.",
 		}),
 		slow: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_slow_consumers_total",

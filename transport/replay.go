@@ -19,16 +19,22 @@ const (
 	replayPageBytes = 1 << 20
 )
 
-// resume queues every update after c on the patterns, reading the stream
-// for what the ring no longer holds, then registers the patterns. Replayed
-// updates wait for room in the queue; live ones are not routed to s until
-// the replay has caught up with the ring, under the lock.
+// resume queues what a subscriber at c lacks on the patterns, reading the
+// stream for what the ring no longer holds, then registers the patterns.
+// Events are queued every one, in order; a state topic only its newest
+// value in the range replayed, at its own position and with "merged" set
+// to how many it stands for (see conflate), so a subscriber that fell
+// behind catches up with the latest values at once instead of at the
+// speed of its link. Replayed updates wait for room in the queue; live
+// ones are not routed to s until the replay has caught up with the ring,
+// under the lock.
 //
 // Its cost is bounded before it is paid: a cursor more than
 // Options.MaxReplay behind the head is a reset, decided from the hub's
 // head alone; the stream is read a page at a time, each under one of
 // Options.MaxReplays slots, which is never held while the subscriber
-// reads.
+// reads. Conflating reads each range twice (conflate), at most doubling
+// that cost.
 func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c message.Cursor) error {
 	if c.Epoch != h.epoch {
 		return h.reset(ctx, s, patterns)
@@ -46,55 +52,129 @@ func (h *Hub) resume(ctx context.Context, s *Session, patterns []string, c messa
 	} else if head-pos > h.opts.MaxReplay {
 		return h.reset(ctx, s, patterns)
 	}
-	buf := make([]*wire.Frame, 0, replayChunk)
-	since := time.Now()
-	checked := false // whether the stream was asked if it retains pos
+	w := &replayWalk{h: h, s: s, patterns: patterns, since: time.Now(), buf: make([]*wire.Frame, 0, replayChunk)}
 	for {
-		rf := h.ring.floor()
-		if pos < rf {
-			page, full, ok, err := h.readPage(ctx, s, patterns, pos, rf, !checked, since, buf[:0])
-			checked = true
+		if head := h.head.Load(); pos < head {
+			next, ok, err := w.conflate(ctx, pos, head)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				return h.reset(ctx, s, patterns)
 			}
-			for i, f := range page {
-				if err := s.pushWait(ctx, f); err != nil {
-					return err
-				}
-				page[i] = nil // let it be collected once written
-				h.metrics.replayed.Inc()
-				pos = f.Seq
-			}
-			if !full {
-				// Everything up to rf is queued.
-				pos = max(pos, rf)
-			}
-			continue
-		}
-		var ok bool
-		buf, ok = h.ring.after(pos, buf[:0], replayChunk)
-		if !ok {
-			continue
-		}
-		if len(buf) > 0 {
-			for _, f := range buf {
-				if matchAny(patterns, f.Topic) {
-					if err := s.pushWait(ctx, f); err != nil {
-						return err
-					}
-					h.metrics.replayed.Inc()
-				}
-				pos = f.Seq
-			}
+			pos = next
 			continue
 		}
 		if h.finishResume(s, patterns, pos) {
 			return nil
 		}
 	}
+}
+
+// replayWalk reads one resume's updates, from the stream below the ring's floor
+// and from the ring above it.
+type replayWalk struct {
+	h        *Hub
+	s        *Session
+	patterns []string
+	since    time.Time // when the resume began, for its slot's wait
+	checked  bool      // whether the stream was asked if it retains the start
+	buf      []*wire.Frame
+}
+
+// conflate queues the updates after pos up to about end: first it reads
+// the range to learn each state topic's last position in it, then reads
+// it again and queues every event and, of each state topic, the update at
+// that position, which carries "merged" for the others. So the queue gets
+// a subsequence of the stream, in order: every cursor it hands out is
+// exact, and a subscriber cut off midway misses no state, since each one
+// skipped has a newer one of its topic still ahead of its cursor. It
+// returns where it got to; ok is false when the stream no longer holds
+// the range.
+func (w *replayWalk) conflate(ctx context.Context, pos, end uint64) (reached uint64, ok bool, err error) {
+	var last map[string]uint64 // a state topic's last position in the range
+	var count map[string]int   // and how many updates it had
+	reached, ok, err = w.each(ctx, pos, end, func(f *wire.Frame) error {
+		if f.Kind == message.State {
+			if last == nil {
+				last, count = make(map[string]uint64), make(map[string]int)
+			}
+			last[f.Topic] = f.Seq
+			count[f.Topic]++
+		}
+		return nil
+	})
+	if err != nil || !ok {
+		return pos, ok, err
+	}
+	_, ok, err = w.each(ctx, pos, reached, func(f *wire.Frame) error {
+		it := wire.Item{Frame: f}
+		if f.Kind == message.State {
+			if last[f.Topic] != f.Seq {
+				w.h.metrics.merged.Inc()
+				return nil
+			}
+			it.Merged = count[f.Topic] - 1
+		}
+		if err := w.s.pushWait(ctx, it); err != nil {
+			return err
+		}
+		w.h.metrics.replayed.Inc()
+		return nil
+	})
+	return reached, ok, err
+}
+
+// each calls fn on every update after pos up to end on the patterns, in
+// order, and returns the position it got to: end, or less when the ring
+// has not got that far yet. ok is false when the stream no longer holds
+// what is after pos.
+func (w *replayWalk) each(ctx context.Context, pos, end uint64, fn func(*wire.Frame) error) (_ uint64, ok bool, err error) {
+	h := w.h
+	for pos < end {
+		rf := h.ring.floor()
+		if pos < rf {
+			bound := min(rf, end)
+			page, full, ok, err := h.readPage(ctx, w.s, w.patterns, pos, bound, !w.checked, w.since, w.buf[:0])
+			w.checked = true
+			if err != nil || !ok {
+				return pos, ok, err
+			}
+			for i, f := range page {
+				if err := fn(f); err != nil {
+					return pos, true, err
+				}
+				page[i] = nil // let it be collected once written
+				pos = f.Seq
+			}
+			w.buf = page[:0]
+			if !full {
+				// Everything up to bound was read.
+				pos = max(pos, bound)
+			}
+			continue
+		}
+		buf, ok := h.ring.after(pos, w.buf[:0], replayChunk)
+		w.buf = buf[:0]
+		if !ok {
+			continue // the ring moved past pos meanwhile: the stream has it
+		}
+		if len(buf) == 0 {
+			break
+		}
+		for _, f := range buf {
+			if f.Seq > end {
+				return end, true, nil
+			}
+			if matchAny(w.patterns, f.Topic) {
+				if err := fn(f); err != nil {
+					return pos, true, err
+				}
+			}
+			pos = f.Seq
+		}
+	}
+	return pos, true, nil
 }
 
 // readPage reads from the stream, holding a replay slot, the updates after

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickerd/tickerd/message"
@@ -39,6 +40,16 @@ type Session struct {
 	opened chan struct{} // closed once the connection's own request is served
 	// replayWait is Info.ReplayWait: how long a resume waits for a slot.
 	replayWait time.Duration
+	// queued is the sequence of the newest update queued: a held update
+	// (maxrate.go) goes out with its cursor moved up to it.
+	queued uint64
+	// gap is the max_rate as the time between two updates of a state
+	// topic, 0 for none; read by the fan-out without a lock.
+	gap atomic.Int64
+	// held, heldTimer and heldAt are the max_rate's state (maxrate.go).
+	held      map[string]*heldTopic
+	heldTimer *time.Timer
+	heldAt    time.Time // when heldTimer fires; zero when it does not
 
 	// Guarded by hub.mu: read by the fan-out under its read lock, written
 	// under the write lock.
@@ -84,7 +95,9 @@ func (s *Session) Err() error {
 
 // take moves everything queued into dst (reusing its storage) and returns
 // it, with the reason the session ended once it has. Items queued before
-// the end are still returned with that reason.
+// the end are still returned with that reason. What is taken together is
+// conflated (see conflate): a subscriber that is behind gets each state
+// topic once per write, however full its queue was not.
 func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.mu.Lock()
 	dst = append(dst[:0], s.queue...)
@@ -92,6 +105,11 @@ func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.queue = s.queue[:0]
 	err := s.err
 	s.mu.Unlock()
+	if n := len(dst); n > 1 {
+		if dst = conflate(dst); len(dst) < n {
+			s.hub.metrics.merged.Add(float64(n - len(dst)))
+		}
+	}
 	select {
 	case s.room <- struct{}{}:
 	default:
@@ -123,6 +141,21 @@ func (s *Session) send(f *wire.Frame) {
 // messages that may be.
 func (s *Session) sendForced(f *wire.Frame) { s.enqueue(f, true) }
 
+// ping queues the heartbeat message unless something waits to be written
+// already, which shows liveness as well. It is queued past the bound: it
+// only ever stands alone.
+func (s *Session) ping() {
+	s.mu.Lock()
+	queued := s.err == nil && len(s.queue) == 0
+	if queued {
+		s.queue = append(s.queue, wire.Item{Frame: wire.Ping})
+	}
+	s.mu.Unlock()
+	if queued {
+		s.notify()
+	}
+}
+
 // Overflow ends the session as a slow consumer (wire.ErrSlowConsumer), as
 // when its queue overflows. A transport calls it for a client that keeps
 // asking faster than it is served.
@@ -139,10 +172,16 @@ func (s *Session) Refuse(err error) { s.send(wire.ErrorFrame(nil, err)) }
 // enqueue appends f if the session runs and, unless force, has room. It
 // reports whether f was queued, and why the session ended if it has.
 func (s *Session) enqueue(f *wire.Frame, force bool) (queued bool, end error) {
+	return s.enqueueItem(wire.Item{Frame: f}, force)
+}
+
+// enqueueItem is enqueue for an item that may carry a merged count.
+func (s *Session) enqueueItem(it wire.Item, force bool) (queued bool, end error) {
 	s.mu.Lock()
 	end = s.err
 	if end == nil && (force || len(s.queue) < s.limit) {
-		s.queue = append(s.queue, wire.Item{Frame: f})
+		s.queue = append(s.queue, it)
+		s.queued = max(s.queued, it.Seq)
 		queued = true
 	}
 	s.mu.Unlock()
@@ -167,6 +206,11 @@ const (
 // moves to the back so positions stay in order; an update that still does
 // not fit ends the session with wire.ErrSlowConsumer.
 func (s *Session) push(f *wire.Frame) pushResult {
+	if gap := time.Duration(s.gap.Load()); gap > 0 && f.Kind == message.State {
+		if r, held := s.hold(f, gap); held {
+			return r
+		}
+	}
 	queued, end := s.enqueue(f, false)
 	switch {
 	case queued:
@@ -190,6 +234,7 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 	r := pushOverflow
 	if len(s.queue) < s.limit {
 		s.queue = append(s.queue, wire.Item{Frame: f})
+		s.queued = max(s.queued, f.Seq)
 		r = pushQueued
 	} else {
 		for i := len(s.queue) - 1; i >= 0; i-- {
@@ -197,6 +242,7 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 			if old.Type == wire.TypeUpdate && old.Kind == message.State && old.Topic == f.Topic {
 				copy(s.queue[i:], s.queue[i+1:])
 				s.queue[len(s.queue)-1] = wire.Item{Frame: f, Merged: old.Merged + 1}
+				s.queued = max(s.queued, f.Seq)
 				r = pushMerged
 				break
 			}
@@ -211,12 +257,12 @@ func (s *Session) merge(f *wire.Frame) pushResult {
 
 // pushWait queues a replayed update, waiting for room: replay runs before
 // the session takes live updates, so it may wait without holding anyone up.
-func (s *Session) pushWait(ctx context.Context, f *wire.Frame) error {
+func (s *Session) pushWait(ctx context.Context, it wire.Item) error {
 	for {
 		if err := s.waitRoom(ctx); err != nil {
 			return err
 		}
-		if queued, end := s.enqueue(f, false); queued || end != nil {
+		if queued, end := s.enqueueItem(it, false); queued || end != nil {
 			return end
 		}
 	}
@@ -253,6 +299,9 @@ func (s *Session) end(err error) bool {
 	close(s.done)
 	if s.expiry != nil {
 		s.expiry.Stop()
+	}
+	if s.heldTimer != nil {
+		s.heldTimer.Stop()
 	}
 	s.mu.Unlock()
 	s.notify()

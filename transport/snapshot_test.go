@@ -21,8 +21,9 @@ import (
 
 // counted is an update whose data is {"n":N}: the Nth of its topic.
 type counted struct {
-	Topic string
-	N     int
+	Topic  string
+	N      int
+	Merged int // how many earlier updates of its topic it stands for
 }
 
 // decodeCounted reads an update frame's topic and count. It scans rather
@@ -57,8 +58,9 @@ func countedUpdate(topic string, n int) message.Update {
 
 // followed checks one subscriber's view against what was published: per
 // topic, the value its snapshot held, then every later update of that
-// topic, each once, in order, up to the last published. A snapshot value
-// newer than its cursor shows as a repeat; one older, as a gap.
+// topic, each once (or a merged one standing for those it replaced), in
+// order, up to the last published. A snapshot value newer than its cursor
+// shows as a repeat; one older, as a gap.
 func followed(t *testing.T, name string, snap map[string]int, live []counted, last map[string]int) {
 	t.Helper()
 	next := map[string]int{}
@@ -66,8 +68,9 @@ func followed(t *testing.T, name string, snap map[string]int, live []counted, la
 		next[topic] = n + 1
 	}
 	for _, u := range live {
-		if want := max(next[u.Topic], 1); u.N != want {
-			t.Fatalf("%s: %s got update %d after %d", name, u.Topic, u.N, want-1)
+		// A resume conflates: a merged update stands for as many before it.
+		if want := max(next[u.Topic], 1); u.N-u.Merged != want {
+			t.Fatalf("%s: %s got update %d (merged %d) after %d", name, u.Topic, u.N, u.Merged, want-1)
 		}
 		next[u.Topic] = u.N + 1
 	}
@@ -120,7 +123,9 @@ func takeAll(t *testing.T, s pulledSession) (snap map[string]int, cursor message
 		case wire.TypeSnapshot:
 			snap, cursor = snapshotValues(t, it.JSON)
 		case wire.TypeUpdate:
-			live = append(live, decodeCounted(t, it.JSON))
+			u := decodeCounted(t, it.JSON)
+			u.Merged = it.Merged
+			live = append(live, u)
 		}
 	}
 	return snap, cursor, live
@@ -296,6 +301,7 @@ func snapshotsWhileRouting(t *testing.T, opts Options, batches int) (outrun int)
 				snaps = append(snaps, snap)
 			case wire.TypeUpdate:
 				if u := decodeCounted(t, it.JSON); u.Topic[0] == 'h' {
+					u.Merged = it.Merged
 					live = append(live, u)
 				}
 			}

@@ -26,7 +26,7 @@ type ID = json.RawMessage
 
 // Command is a client command, checked:
 //
-//	{"type":"subscribe","id":1,"topics":["stocks.AAPL"],"cursor":"C"}
+//	{"type":"subscribe","id":1,"topics":["stocks.AAPL"],"cursor":"C","max_rate":1}
 //	{"type":"unsubscribe","id":2,"topics":["stocks.AAPL"]}
 //	{"type":"auth","id":3,"token":"<jwt>"}
 type Command struct {
@@ -38,6 +38,9 @@ type Command struct {
 	From *message.Cursor
 	// Token is an auth command's token.
 	Token string
+	// MaxRate is a subscribe's max_rate, which replaces the connection's;
+	// nil leaves it as it is.
+	MaxRate *float64
 }
 
 // command is a command as it is sent.
@@ -47,6 +50,8 @@ type command struct {
 	Topics []string        `json:"topics"`
 	Cursor string          `json:"cursor"`
 	Token  string          `json:"token"`
+	// MaxRate is a pointer so that absent and 0 (no limit) differ.
+	MaxRate *float64 `json:"max_rate"`
 }
 
 // ParseCommand reads one command. Its error is one of the table's, with
@@ -81,6 +86,13 @@ func ParseCommand(raw []byte) (Command, error) {
 		return cmd, ErrBadRequest.With(`command has no "topics"`)
 	}
 	cmd.Patterns = patterns
+	if c.Type == CommandSubscribe && c.MaxRate != nil {
+		r, err := checkMaxRate(*c.MaxRate)
+		if err != nil {
+			return cmd, err
+		}
+		cmd.MaxRate = &r
+	}
 	if c.Type == CommandSubscribe && c.Cursor != "" {
 		cur, err := message.ParseCursor(c.Cursor)
 		if err != nil {

@@ -16,9 +16,12 @@ type Request struct {
 	Patterns []string
 	// From is where to resume; nil asks for a snapshot first.
 	From *message.Cursor
+	// MaxRate is ?max_rate=N: at most N updates a second per state topic
+	// for the connection; 0 is no limit.
+	MaxRate float64
 }
 
-// ParseRequest reads ?topics=a,b&cursor=C from a raw query (URL.RawQuery),
+// ParseRequest reads ?topics=a,b&cursor=C&max_rate=N from a raw query (URL.RawQuery),
 // with at most maxTopics distinct patterns (see ParseTopics). lastEventID,
 // when not empty, wins over the cursor parameter (SSE's Last-Event-ID),
 // which is then not read.
@@ -28,6 +31,13 @@ func ParseRequest(rawQuery, lastEventID string, maxTopics int) (Request, error) 
 		return Request{}, err
 	}
 	req := Request{Patterns: patterns}
+	rate, err := QueryParam(rawQuery, "max_rate")
+	if err == nil {
+		req.MaxRate, err = ParseMaxRate(rate)
+	}
+	if err != nil {
+		return Request{}, err
+	}
 	raw := lastEventID
 	if raw == "" {
 		if raw, err = param(rawQuery, "cursor"); err != nil {
