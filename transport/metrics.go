@@ -14,6 +14,7 @@ type metrics struct {
 	topics      prometheus.GaugeFunc
 	forgotten   prometheus.Counter
 	notKept     prometheus.Counter
+	ringPolls   prometheus.Counter
 }
 
 // newMetrics makes the hub's series; topics counts the known topics.
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 		merged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_merged_total",
 			Help: "State updates replaced by a newer one of their topic: in a full queue, in what a writer takes at once, or in a replay.",
+		}),
+		ringPolls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_polls_from_ring_total",
+			Help: "Long polls answered from the ring of recent updates, without a session.",
 		}),
 		slow: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_slow_consumers_total",
@@ -62,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.openedTotal,
-			m.topics, m.forgotten, m.notKept)
+			m.topics, m.forgotten, m.notKept, m.ringPolls)
 	}
 	return m
 }

@@ -35,6 +35,9 @@ func (h *Hub) Recent(from message.Cursor, patterns []string, max int, dst []*wir
 		}
 	}
 	h.metrics.replayed.Add(float64(len(dst) - n))
+	if len(dst) > n {
+		h.metrics.ringPolls.Inc() // answered: the poll needs no session
+	}
 	return dst, true
 }
 
