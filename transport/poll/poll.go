@@ -160,22 +160,22 @@ func (h *Handler) fromRing(w http.ResponseWriter, p transport.Principal, req wir
 	if req.From == nil || h.session || !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
 		return false // a snapshot, or a session that would end at once
 	}
-	bp := frames.Get().(*[]*wire.Frame)
+	bp := scratch.Get().(*[]wire.Item)
 	defer func() {
 		clear(*bp) // hold no frame past the response
-		frames.Put(bp)
+		scratch.Put(bp)
 	}()
-	fs, ok := h.hub.Recent(*req.From, req.Patterns, h.opts.MaxMessages, (*bp)[:0])
-	*bp = fs
-	if !ok || len(fs) == 0 {
+	items, ok := h.hub.Recent(*req.From, req.Patterns, h.opts.MaxMessages, (*bp)[:0])
+	*bp = items
+	if !ok || len(items) == 0 {
 		return false
 	}
-	wire.WritePoll(w, fs[len(fs)-1].Cursor, fs)
+	wire.WritePoll(w, items[len(items)-1].Cursor, items)
 	return true
 }
 
-// frames are the scratch lists fromRing gathers a response in.
-var frames = sync.Pool{New: func() any { return new([]*wire.Frame) }}
+// scratch are the lists fromRing gathers a response in.
+var scratch = sync.Pool{New: func() any { return new([]wire.Item) }}
 
 // failure is the error a poll that got nothing answers with, or nil when
 // an empty response is the answer. A session ended by a failure of the
