@@ -54,9 +54,13 @@ type ceilingJob struct {
 func ServeCeiling(ctx context.Context, ln net.Listener, token string, writers int) error {
 	c := &ceiling{token: token, conns: map[string][]net.Conn{}}
 	var wg sync.WaitGroup
-	for i := range max(writers, 1) {
-		jobs := make(chan ceilingJob, 1024)
-		c.jobs = append(c.jobs, jobs)
+	// Every channel exists before any writer starts: a writer owns every
+	// len(c.jobs)th socket, and one that read the length while the list
+	// was still growing would write sockets another writer owns too.
+	for range max(writers, 1) {
+		c.jobs = append(c.jobs, make(chan ceilingJob, 1024))
+	}
+	for i, jobs := range c.jobs {
 		wg.Go(func() { c.write(i, jobs) })
 	}
 	mux := http.NewServeMux()
