@@ -27,6 +27,11 @@
  *   at its first answer. Failing before that (no WebSocket or EventSource, a
  *   refused handshake, a close, no hello within helloTimeout: a buffering
  *   proxy) tries the next one at once.
+ * - A connection has worked once it delivered data or stayed up
+ *   stableTime; only then are the backoff and failure counts reset. One
+ *   that ends before is a failure: after three in a row (a proxy passing
+ *   hello, then cutting) the next transport down is used; a promoted probe
+ *   that fails so goes back down at once and doubles the probe interval.
  * - The transport that worked is kept: a lost connection retries it after
  *   random(0, min(maxBackoff, minBackoff * 2^attempt)) ms, the others too
  *   after three failures. WebSocket close 1012 or 4001 and SSE errors
@@ -39,9 +44,11 @@
  *   renews in place (auth) before hello.expires; 4003, token_expired or a
  *   refused auth: a new token and a reconnect at once. Browsers hide a
  *   refused stream's status: poll tells unauthorized/forbidden.
- * - Heartbeats (pings, SSE comments) are invisible to scripts, so quiet
- *   connections are not timed out here; the window's online event
- *   reconnects at once after an offline spell.
+ * - Liveness: the server sends a message at least every hello.heartbeat
+ *   seconds (ws a ping line, sse a ping event); a stream with nothing for
+ *   2 heartbeats is dead, ended and resumed with the cursor. A poll is
+ *   timed out at its timeout + 10 s. The window's online event reconnects
+ *   at once after an offline spell.
  */
 (function (window) {
   "use strict";
@@ -55,6 +62,7 @@
   var NATIVE = { ws: "WebSocket", sse: "EventSource", poll: "XMLHttpRequest" };
   var TOKEN = /^[A-Za-z0-9_-]+$/;
   var has = Object.prototype.hasOwnProperty;
+  var EXPIRED = 2; // Conn.end's soon for an expired token: no transport failure
 
   function noop() {}
   function later(fn, ms) { return window.setTimeout(fn, ms || 0); }
@@ -180,6 +188,7 @@
     this.name = name;
     this.topics = topics; // the patterns the server has for it
     this.open = false;    // its hello (or first poll) came
+    this.ok = false;      // it delivered data or stayed up stableTime
     this.dead = false;    // nothing more is read from it
   }
 
@@ -211,6 +220,16 @@
     if (this.req) { this.req.abort(); }
     window.clearTimeout(this.timer);
     window.clearTimeout(this.renew);
+    window.clearTimeout(this.quiet);
+  };
+
+  // alive: something came; silence for two heartbeats ends it.
+  Conn.prototype.alive = function () {
+    var self = this;
+    window.clearTimeout(this.quiet);
+    if (this.hb > 0 && !this.dead) {
+      this.quiet = later(function () { self.end(); }, this.hb * 2000 + 500);
+    }
   };
 
   Conn.prototype.send = function (msg) {
@@ -221,21 +240,23 @@
     ws: function (conn, c) {
       var ws = conn.ws = new window.WebSocket(wsURL(c._url("/v1/ws", conn.topics, conn.topics.length && c.cursor)));
       ws.onmessage = function (e) {
+        conn.alive();
         var lines = String(e.data).split("\n"), i;
         for (i = 0; i < lines.length && !conn.dead; i++) {
           c._message(conn, parse(lines[i]));
         }
       };
       ws.onclose = function (e) {
-        if (e.code === 4003) { return conn.end(true); } // token expired: a new one, at once
+        if (e.code === 4003) { return conn.end(EXPIRED); } // token expired: a new one, at once
         conn.end(e.code === 1012 || e.code === 4001);
       };
     },
 
     sse: function (conn, c) {
       var es = conn.es = new window.EventSource(c._url("/v1/sse", conn.topics, c.cursor));
-      ["hello", "update", "snapshot", "ack", "message"].forEach(function (type) {
+      ["hello", "update", "snapshot", "ack", "message", "ping"].forEach(function (type) {
         es.addEventListener(type, function (e) {
+          conn.alive();
           if (!conn.dead) { c._message(conn, parse(e.data)); }
         }, false);
       });
@@ -243,6 +264,7 @@
       es.addEventListener("error", function (e) {
         var m = parse(e.data);
         if (conn.dead) { return; }
+        conn.alive();
         if (!m) { return conn.end(); }
         c._message(conn, m);
         if (m.code === "shutdown" || m.code === "slow_consumer") { conn.end(true); }
@@ -284,6 +306,7 @@
       helloTimeout: num(o.helloTimeout, 5000),
       probeInterval: num(o.probeInterval, 30000),
       minBackoff: num(o.minBackoff, 500),
+      stableTime: num(o.stableTime, 10000),
       maxBackoff: num(o.maxBackoff, 15000),
       pollTimeout: num(o.pollTimeout, 25),
       getToken: typeof o.getToken === "function" ? o.getToken : null
@@ -303,7 +326,9 @@
     this._good = null;     // the transport that last worked
     this._round = [];      // transports still to try
     this._attempt = 0;
-    this._fails = 0;       // rounds failed since the last open
+    this._fails = 0;       // rounds failed since one worked
+    this._short = 0;       // connections in a row that ended before working
+    this._probes = 0;      // promoted probes in a row that did not work
     this._timers = {};
     this._ids = 0;
     this._onOnline = function () { self._wake(); };
@@ -548,6 +573,7 @@
     this._conn = this._probe = null;
     this._clear("hello");
     this._clear("probe");
+    this._clear("stable");
   };
 
   Client.prototype._ended = function (conn, soon) {
@@ -557,21 +583,49 @@
     } else if (conn === this._conn) {
       this._conn = null;
       this._clear("hello");
-      if (conn.open) {
-        this._retry(soon);
-      } else {
-        this._next(); // failed before its hello
+      if (!conn.open) { return this._next(); } // failed before its hello
+      if (!conn.ok && soon !== EXPIRED && (conn.up || ++this._short > 2)) {
+        // opened but never worked: a promoted probe goes back at once,
+        // else the third in a row moves down a transport
+        this._short = 0;
+        this._good = conn.up || this._below(conn.name);
+        this._probes += conn.up ? 1 : 0;
+        soon = !!conn.up;
       }
+      this._retry(soon);
     }
+  };
+
+  // _below: the next transport down this browser has, or name at the end.
+  Client.prototype._below = function (name) {
+    var t = this.options.transports, i = t.indexOf(name);
+    while (++i < t.length) {
+      if (window[NATIVE[t[i]]]) { return t[i]; }
+    }
+    return name;
+  };
+
+  // _worked: conn delivered data or stayed up stableTime.
+  Client.prototype._worked = function (conn) {
+    if (conn === this._conn && !conn.ok) {
+      conn.ok = true;
+      this._clear("stable");
+      this._attempt = this._fails = this._short = 0;
+      if (conn.name === "ws") { this._probes = 0; }
+    }
+  };
+
+  Client.prototype._watch = function (conn) {
+    this._timer("stable", function () { this._worked(conn); }, this.options.stableTime);
   };
 
   Client.prototype._opened = function (conn) {
     if (conn === this._probe) { return this._promote(conn); }
     this._clear("hello");
     this.transport = this._good = conn.name;
-    this._attempt = this._fails = 0;
     if (conn.name === "ws") { this._syncWS(conn, this._patterns()); }
     this._setStatus("open/" + conn.name);
+    this._watch(conn);
     this._scheduleProbe();
   };
 
@@ -586,12 +640,13 @@
         }, this.options.helloTimeout);
         p.start();
       });
-    }, this.options.probeInterval);
+    }, this.options.probeInterval * Math.pow(2, Math.min(this._probes, 5)));
   };
 
   // _promote: the old connection is dropped first, so the cursor is exact.
   Client.prototype._promote = function (ws) {
     var want = this._patterns(), msg = { type: "subscribe", id: ++this._ids, topics: want };
+    ws.up = this.transport;
     this._probe = null;
     this._stop();
     this._conn = ws;
@@ -599,8 +654,8 @@
     if (want.length) { ws.send(msg); }
     ws.topics = want;
     this.transport = this._good = "ws";
-    this._attempt = this._fails = 0;
     this._setStatus("open/ws");
+    this._watch(ws);
   };
 
   Client.prototype._message = function (conn, m) {
@@ -609,6 +664,8 @@
     if (m.type === "hello") {
       if (!conn.open) {
         conn.open = true;
+        conn.hb = m.heartbeat;
+        conn.alive();
         this._renew(conn, conn.ws && m.expires);
         this._opened(conn);
       }
@@ -620,14 +677,16 @@
         conn.end(true);
       }
     } else if (m.code === "token_expired") {
-      conn.end(true);
+      conn.end(EXPIRED);
     } else if (conn === this._probe) {
       return;
     } else if (m.type === "update") {
+      this._worked(conn);
       this.cursor = m.cursor || this.cursor;
       this._values[m.topic] = m;
       this._deliver(m);
     } else if (m.type === "snapshot") {
+      this._worked(conn);
       this.cursor = m.cursor || this.cursor;
       if (m.reset) { this._emit("reset", m); }
       (m.items || []).forEach(function (u) {
