@@ -244,9 +244,11 @@ func TestBrowserHelloThenCloseFallsBackToSSE(t *testing.T) {
 	}
 }
 
-// The path freezes silently (the relay stops forwarding both ways and
-// closes nothing) under a heartbeat of 2 s: the client notices within 3
-// heartbeats, resumes with its cursor and gets every event once, in order.
+// Under a heartbeat of 2 s, a quiet connection stays up (the server's ping
+// messages are liveness the script sees); then the path freezes silently
+// (the relay stops forwarding both ways and closes nothing): the client
+// notices within 3 heartbeats, resumes with its cursor and gets every
+// event once, in order.
 func TestBrowserSilentFreeze(t *testing.T) {
 	for _, tc := range []struct{ name, query string }{
 		{"WebSocket", ""},
@@ -264,6 +266,13 @@ func TestBrowserSilentFreeze(t *testing.T) {
 				return len(s.Statuses) > 0 && strings.HasPrefix(s.Statuses[len(s.Statuses)-1], "open/")
 			})
 			s = deliverAll(t, ctx, h, 10)
+			// Quiet for 3 heartbeats: the server's ping messages keep the
+			// client from taking the connection for dead.
+			n := len(s.Statuses)
+			time.Sleep(3 * hb) // nothing should happen: no event to await
+			if s = read(t, ctx); len(s.Statuses) != n {
+				t.Fatalf("a quiet connection was dropped: statuses %v", s.Statuses)
+			}
 			stop, stopped := make(chan struct{}), make(chan struct{})
 			go func() { // events keep coming across the freeze
 				defer close(stopped)
@@ -276,7 +285,6 @@ func TestBrowserSilentFreeze(t *testing.T) {
 					}
 				}
 			}()
-			n := len(s.Statuses)
 			r.freeze()
 			frozeAt := time.Now()
 			s = await(t, ctx, "the freeze noticed", func(s state) bool { return len(s.Statuses) > n })

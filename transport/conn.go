@@ -13,7 +13,10 @@ import (
 type Conn interface {
 	// Write frames the items and writes them in one go.
 	Write(ctx context.Context, items []wire.Item) error
-	// Heartbeat shows the subscriber that the connection is alive.
+	// Heartbeat checks the path to the subscriber, every heartbeat
+	// interval, busy or not; it fails, and closes the connection, when the
+	// path is found dead. What a quiet subscriber sees is the ping message
+	// (wire.Ping), which the writer queues like any other.
 	Heartbeat(ctx context.Context) error
 	// End tells the subscriber why its session ended and closes the
 	// connection. reason is an error of the contract's table (see

@@ -123,6 +123,21 @@ func (s *Session) send(f *wire.Frame) {
 // messages that may be.
 func (s *Session) sendForced(f *wire.Frame) { s.enqueue(f, true) }
 
+// ping queues the heartbeat message unless something waits to be written
+// already, which shows liveness as well. It is queued past the bound: it
+// only ever stands alone.
+func (s *Session) ping() {
+	s.mu.Lock()
+	queued := s.err == nil && len(s.queue) == 0
+	if queued {
+		s.queue = append(s.queue, wire.Item{Frame: wire.Ping})
+	}
+	s.mu.Unlock()
+	if queued {
+		s.notify()
+	}
+}
+
 // Overflow ends the session as a slow consumer (wire.ErrSlowConsumer), as
 // when its queue overflows. A transport calls it for a client that keeps
 // asking faster than it is served.

@@ -70,16 +70,21 @@ func (w *writer) run() {
 	}
 }
 
-// onBeat runs on the heartbeat timer's own goroutine.
+// onBeat runs on the heartbeat timer's own goroutine. A connection that
+// wrote nothing for the interval gets the ping message, which its client
+// can see; every connection, busy or not, gets the Conn's own check of the
+// path (a WebSocket ping whose pong is awaited), since writes to a dead
+// path keep succeeding into kernel buffers.
 func (w *writer) onBeat() {
 	if w.over.Load() {
 		return
 	}
 	if !w.wrote.Swap(false) {
-		// A heartbeat that fails closes the connection, so its reader
-		// fails and closes the session.
-		_ = w.c.Heartbeat(w.ctx)
+		w.s.ping()
 	}
+	// A heartbeat that fails closes the connection, so its reader fails
+	// and closes the session.
+	_ = w.c.Heartbeat(w.ctx)
 	w.beat.Reset(w.heartbeat)
 }
 
@@ -97,13 +102,15 @@ func (w *writer) flush(items []wire.Item) (_ []wire.Item, wrote, over bool) {
 		return items[:0], false, true
 	}
 	if len(items) > 0 {
+		// A lone ping does not count as traffic, or a quiet connection
+		// would get one every other interval only.
+		wrote = len(items) > 1 || items[0].Frame != wire.Ping
 		err := w.c.Write(w.ctx, items)
 		clear(items) // let frames be collected
 		if err != nil {
 			w.c.End(nil)
 			return items[:0], false, true
 		}
-		wrote = true
 	}
 	if end != nil {
 		if errors.Is(end, ErrClosed) {

@@ -58,7 +58,7 @@ func newServeFlags(logOut io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&cfg.Hub.MaxTopics, "max-topics", transport.DefaultMaxTopics, "most patterns one connection may subscribe to")
 	fs.IntVar(&cfg.Hub.MaxSnapshot, "max-snapshot", transport.DefaultMaxSnapshot, "most topics one snapshot holds (REST, or a subscription's first); more is too_many_matches")
 	fs.IntVar(&cfg.Hub.MaxKnownTopics, "max-known-topics", transport.DefaultMaxKnownTopics, "most topics the gateway keeps a latest value of; a publish adding more is topic_capacity")
-	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval (WebSocket ping, SSE comment); a WebSocket whose pong is that late is closed")
+	fs.DurationVar(&f.heartbeat, "heartbeat", ws.DefaultHeartbeat, "heartbeat interval: the ping message on a quiet connection, the WebSocket ping on every one; a WebSocket whose pong is that late is closed")
 	fs.Int64Var(&cfg.WebSocket.MaxFrame, "max-frame", ws.DefaultMaxFrame, "largest message a client may send, bytes")
 	fs.Float64Var(&cfg.WebSocket.CommandRate, "command-rate", ws.DefaultCommandRate, "WebSocket commands a connection may send per second; faster ones are read later; negative: no limit")
 	fs.IntVar(&cfg.WebSocket.CommandBurst, "command-burst", ws.DefaultCommandBurst, "WebSocket commands a connection may send at once before --command-rate applies")

@@ -50,7 +50,7 @@ func TestSSEOverHTTP2(t *testing.T) {
 		t.Fatalf("protocol %s, want HTTP/2", resp.Proto)
 	}
 	br := bufio.NewReader(resp.Body)
-	want := []string{"event: hello", "event: snapshot", ": ping", "event: update"}
+	want := []string{"event: hello", "event: snapshot", "event: ping", "event: update"}
 	for len(want) > 0 {
 		line, err := br.ReadString('\n')
 		if err != nil {

@@ -101,10 +101,10 @@ func (c *rawConn) Write(_ context.Context, items []wire.Item) error {
 	return err
 }
 
-// Heartbeat writes a comment line.
-func (c *rawConn) Heartbeat(context.Context) error {
-	return c.write(c.frame(nil, []byte(wire.SSEPing)))
-}
+// Heartbeat has nothing to check: SSE has no acknowledgement. A dead path
+// is found by the write timeout once the capped send buffer is full, and
+// a quiet stream gets the ping event from the writer.
+func (c *rawConn) Heartbeat(context.Context) error { return nil }
 
 // End tells the client why the stream ends, ends the body and closes.
 func (c *rawConn) End(reason error) {

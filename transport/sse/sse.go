@@ -22,8 +22,9 @@ import (
 
 // Options configure the SSE handler. Zero fields take the defaults.
 type Options struct {
-	// Heartbeat is how often a comment line is sent on a quiet stream, so
-	// proxies keep it open and clients can tell it is alive. Default 25s.
+	// Heartbeat is how long a stream may stay quiet before it gets a ping
+	// event (event: ping), so proxies keep it open and scripts can tell it
+	// is alive. Default 25s.
 	Heartbeat time.Duration
 	// Retry is the reconnection delay suggested to EventSource. Default 2s.
 	Retry time.Duration

@@ -53,13 +53,8 @@ func (c *conn) Write(_ context.Context, items []wire.Item) error {
 	return c.flush()
 }
 
-// Heartbeat writes a comment line.
-func (c *conn) Heartbeat(context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.buf = append(c.buf, wire.SSEPing...)
-	return c.flush()
-}
+// Heartbeat has nothing to check; see rawConn.Heartbeat.
+func (c *conn) Heartbeat(context.Context) error { return nil }
 
 // End tells the client why the stream ends, and lets the handler return.
 func (c *conn) End(reason error) {

@@ -15,7 +15,13 @@ const (
 	TypeHello    = "hello"
 	TypeAck      = "ack"
 	TypeError    = "error"
+	TypePing     = "ping"
 )
+
+// Ping is the heartbeat a quiet streaming connection gets: a message page
+// scripts can see, which WebSocket ping frames and SSE comments are not.
+// It carries no cursor and moves no position. Shared by every session.
+var Ping = &Frame{Type: TypePing, JSON: []byte(`{"type":"ping"}`)}
 
 // A Frame is one server message, encoded once and shared read-only by every
 // session it is queued on.

@@ -196,3 +196,13 @@ func TestAppendLines(t *testing.T) {
 		t.Errorf("one item = %q", got)
 	}
 }
+
+func TestPingFrame(t *testing.T) {
+	// One line on WebSocket, an event scripts can listen for on SSE.
+	if got := string(AppendLines(nil, []Item{{Frame: Ping}})); got != `{"type":"ping"}` {
+		t.Fatalf("ws: %q", got)
+	}
+	if got := string(AppendSSEEvents(nil, []Item{{Frame: Ping}})); got != "event: ping\ndata: {\"type\":\"ping\"}\n\n" {
+		t.Fatalf("sse: %q", got)
+	}
+}

@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// SSEPing is an SSE heartbeat: a comment line, which EventSource ignores.
-const SSEPing = ": ping\n\n"
-
 // AppendSSERetry frames a reconnection delay hint for EventSource.
 func AppendSSERetry(b []byte, d time.Duration) []byte {
 	b = strconv.AppendInt(append(b, "retry: "...), d.Milliseconds(), 10)
