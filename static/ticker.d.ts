@@ -35,6 +35,8 @@ declare namespace Tickerd {
     maxBackoff?: number;
     /** A long poll's timeout in seconds. Default 25. */
     pollTimeout?: number;
+    /** false: this client never shares its tab's connection with other tabs. Default true. */
+    share?: boolean;
     /** ms a connection must stay up, if it delivers no data, to count as working. Default 10000. */
     stableTime?: number;
   }

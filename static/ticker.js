@@ -40,6 +40,8 @@
  * - Off WebSocket, every probeInterval a WebSocket without topics is opened;
  *   at its hello the old transport is dropped and one subscribe command with
  *   every pattern and the cursor takes over: no gap, no duplicate.
+ * - Tabs: clients of one URL without a token share one connection across
+ *   the tabs of an origin (BroadcastChannel and Web Locks; see _share).
  * - Tokens: getToken's before every connect, as ?token=. A WebSocket
  *   renews in place (auth) before hello.expires; 4003, token_expired or a
  *   refused auth: a new token and a reconnect at once. Browsers hide a
@@ -332,6 +334,7 @@
     this._timers = {};
     this._ids = 0;
     this._onOnline = function () { self._wake(); };
+    this._share(o);
     this._onOffline = function () { self._setStatus("offline"); };
     if (window.addEventListener) {
       window.addEventListener("online", this._onOnline, false);
@@ -378,6 +381,11 @@
       window.removeEventListener("offline", this._onOffline, false);
     }
     this._closed = true;
+    if (this._bc) {
+      this._post({ t: "subs", tab: this._tab, topics: [] });
+      this._bc.close();
+      this._held.forEach(call);
+    }
     this._subs = [];
     this._handlers = {};
     this.transport = null;
@@ -390,8 +398,112 @@
 
   Client.prototype._setStatus = function (s) {
     if (s !== this.status && !this._closed) {
+      this._post({ t: "s", s: s, tr: this.transport });
       this._emit("status", this.status = s);
     }
+  };
+
+  // ---- Tabs of one origin share one connection ----
+  //
+  // Where the browser has BroadcastChannel and Web Locks, clients of one
+  // server URL without a token elect a leader: the tab that holds the lock
+  // "tickerd <url>". It connects with every tab's patterns and posts what it
+  // gets to the others on a channel; a follower posts its patterns (none
+  // when it goes) and mirrors the leader's status and cursor. When the
+  // leader's tab goes, the browser gives the lock to the next tab, which
+  // connects from its own cursor: it saw every update the leader posted,
+  // so nothing is missed. Each tab holds a lock of its own while it lives,
+  // so the leader drops the patterns of a tab that went without a word.
+
+  Client.prototype._share = function (o) {
+    var self = this, locks = window.navigator && window.navigator.locks;
+    this._remote = {}; // tab -> its patterns
+    if (o.token || this.options.getToken || o.share === false || !window.BroadcastChannel || !locks || !window.Promise) { return; }
+    this._tab = String(Math.random()).slice(2);
+    this._bc = new window.BroadcastChannel("tickerd " + this.url);
+    this._bc.onmessage = function (e) { self._hear(e.data || {}); };
+    function hold(name, fn) {
+      locks.request(name, function () {
+        if (self._closed) { return; }
+        if (fn) { fn(); }
+        return new window.Promise(function (done) { self._held.push(done); });
+      });
+    }
+    this._held = [];
+    hold("tickerd tab " + this._tab);
+    hold("tickerd " + this.url, function () {
+      if (self._closed) { return; }
+      self._lead = true;
+      self._post({ t: "lead" });
+      self._prune();
+      self._changed();
+    });
+  };
+
+  Client.prototype._post = function (m) {
+    if (this._bc && (this._lead || m.t === "subs")) {
+      try { this._bc.postMessage(m); } catch (e) {}
+    }
+  };
+
+  // _prune: the leader forgets the patterns of tabs gone.
+  Client.prototype._prune = function () {
+    var self = this;
+    window.navigator.locks.query().then(function (st) {
+      var held = (st.held || []).map(function (l) { return l.name; }), k, gone = 0;
+      for (k in self._remote) {
+        if (has.call(self._remote, k) && held.indexOf("tickerd tab " + k) < 0) {
+          delete self._remote[k];
+          gone++;
+        }
+      }
+      if (gone) { self._changed(); }
+    });
+    this._timer("prune", this._prune, 2000);
+  };
+
+  Client.prototype._hear = function (m) {
+    var self = this, out = [], t;
+    if (this._closed) { return; }
+    if (m.t === "subs") {
+      if (m.topics.length) { this._remote[m.tab] = m.topics; } else { delete this._remote[m.tab]; }
+      if (this._lead) {
+        this._changed();
+        for (t in this._values) {
+          if (has.call(this._values, t) && covers(m.topics, t)) { out.push(this._values[t]); }
+        }
+        this._post({ t: "v", to: m.tab, items: out });
+        this._post({ t: "s", s: this.status, tr: this.transport });
+      }
+    } else if (m.t === "lead") {
+      this._sync();
+    } else if (this._lead) {
+      return;
+    } else if (m.t === "u") {
+      this.cursor = m.c;
+      this._got(m.u, m.r);
+    } else if (m.t === "v" && m.to === this._tab) {
+      m.items.forEach(function (u) { self._got(copy(u)); });
+    } else if (m.t === "s") {
+      this.transport = m.tr;
+      this._setStatus(m.s);
+    } else if (m.t === "e") {
+      this._emit(m.n, m.a);
+    }
+  };
+
+  // _got: an update the leader posted.
+  Client.prototype._got = function (u, reset) {
+    if (covers(this._patterns(), u.topic)) {
+      this._values[u.topic] = u;
+      this._deliver(u, reset);
+    }
+  };
+
+  // _tell: a server's error or reset, to every tab.
+  Client.prototype._tell = function (name, m) {
+    this._post({ t: "e", n: name, a: m });
+    this._emit(name, m);
   };
 
   Client.prototype._timer = function (name, fn, ms) {
@@ -418,8 +530,12 @@
   };
 
   Client.prototype._patterns = function () {
-    var out = [];
-    this._subs.forEach(function (s) { out = out.concat(without(s.topics, out)); });
+    var out = [], r = this._remote, k;
+    function add(p) { out = out.concat(without(p, out)); }
+    this._subs.forEach(function (s) { add(s.topics); });
+    for (k in r) {
+      if (this._lead && has.call(r, k)) { add(r[k]); }
+    }
     return out;
   };
 
@@ -439,7 +555,9 @@
       }
       s._fresh = false;
     });
-    if (!want.length) {
+    if (this._bc && !this._lead) {
+      this._post({ t: "subs", tab: this._tab, topics: want });
+    } else if (!want.length) {
       this._stop();
       this._clear("retry");
       this.transport = null;
@@ -489,7 +607,7 @@
   Client.prototype._connect = function () {
     var all = this.options.transports, good = this._good;
     this._clear("retry");
-    if (!this._patterns().length) { return; }
+    if (!this._patterns().length || (this._bc && !this._lead)) { return; }
     this._round = !good ? all.slice() : this._fails < 3 ? [good] : [good].concat(without(all, [good]));
     this._setStatus("connecting");
     this._next();
@@ -673,7 +791,7 @@
       // the answer to a renewal: an error is as good as an expiry
       if (m.type === "ack") { this._renew(conn, conn.exp); }
       if (m.type === "error") {
-        this._emit("error", m);
+        this._tell("error", m);
         conn.end(true);
       }
     } else if (m.code === "token_expired") {
@@ -688,7 +806,7 @@
     } else if (m.type === "snapshot") {
       this._worked(conn);
       this.cursor = m.cursor || this.cursor;
-      if (m.reset) { this._emit("reset", m); }
+      if (m.reset) { this._tell("reset", m); }
       (m.items || []).forEach(function (u) {
         if (conn === self._conn) {
           u.snapshot = true;
@@ -697,7 +815,7 @@
         }
       });
     } else if (m.type === "error") {
-      this._emit("error", m);
+      this._tell("error", m);
       if (m.code === "bad_cursor" && conn.ws) {
         this.cursor = "";
         conn.topics = [];
@@ -708,6 +826,7 @@
 
   Client.prototype._deliver = function (u, reset) {
     var subs = this._subs.slice(), i;
+    this._post({ t: "u", u: u, r: reset, c: this.cursor });
     for (i = 0; i < subs.length && !this._closed; i++) { subs[i]._give(u, reset); }
   };
 
