@@ -11,7 +11,7 @@ export GOFLAGS
 # or the variable in the environment sets another.
 TICKERD_PUBLISH_TOKEN ?= dev-token
 
-.PHONY: cluster cluster-down run build test vet fmt-check tidy-check race fuzz bench-hub bench deps clean es5-check
+.PHONY: cluster cluster-down run build test vet fmt-check tidy-check race fuzz bench-hub bench deps clean es5-check ts-check
 
 # Runs the binary itself rather than `go run`: go run exits 1 after any
 # interrupt, whatever the program returned, so Ctrl-C after a clean drain
@@ -36,7 +36,7 @@ cluster-down:
 
 # Everything CI checks: formatting, vet, the race-enabled test suite, and
 # a few seconds of fuzzing per fuzz target.
-test: fmt-check vet tidy-check es5-check race fuzz
+test: fmt-check vet tidy-check es5-check ts-check race fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -90,6 +90,19 @@ es5-check:
 	echo "node tools/es5check/check.js static/ticker.js static/ticker-widget.js"; \
 	node tools/es5check/check.js static/ticker.js static/ticker-widget.js
 
+# The TypeScript declarations (static/ticker.d.ts) fit the client's API:
+# tsc --noEmit compiles a typed example that uses all of it. Needs node and
+# typescript (`make deps`); skips without them, fails under CI=true.
+ts-check:
+	@if ! (cd tools/tscheck && node -e 'require.resolve("typescript")') >/dev/null 2>&1; then \
+	  if [ "$$CI" = true ]; then \
+	    echo "ts-check: FAIL: node and typescript (tools/tscheck/node_modules) are needed under CI=true: run \`make deps\`" >&2; exit 1; \
+	  fi; \
+	  echo "ts-check: SKIP: node or typescript is not installed: run \`make deps\` to install them"; exit 0; \
+	fi; \
+	echo "tools/tscheck/node_modules/.bin/tsc -p tools/tscheck"; \
+	tools/tscheck/node_modules/.bin/tsc -p tools/tscheck
+
 # The hub's fan-out micro-benchmark: ns and allocations per delivery.
 bench-hub:
 	$(GO) test -run XXX -bench Fanout -benchmem ./transport/
@@ -121,6 +134,7 @@ deps:
 	$(GO) mod download
 	npm ci --prefix tools/es5check
 	npm ci --prefix tools/wsclient
+	npm ci --prefix tools/tscheck
 
 clean:
 	rm -rf bin

@@ -27,6 +27,8 @@ import (
 	"github.com/tickerd/tickerd/internal/proxytest"
 	"github.com/tickerd/tickerd/internal/stream"
 	"github.com/tickerd/tickerd/message"
+	"github.com/tickerd/tickerd/transport/sse"
+	"github.com/tickerd/tickerd/transport/ws"
 )
 
 // testPage drives Tickerd.Client and records what it sees in window.__t.
@@ -86,9 +88,10 @@ type harness struct {
 	stop    func()
 	next    int // the next event number
 
-	secret string                   // the gateway's HS256 secret; empty: open
-	mints  atomic.Int64             // tokens /__token gave
-	hits   map[string]*atomic.Int64 // requests to /v1/ws, /v1/sse, /v1/poll
+	secret    string                   // the gateway's HS256 secret; empty: open
+	heartbeat time.Duration            // the gateway's WebSocket and SSE heartbeat; 0: its default
+	mints     atomic.Int64             // tokens /__token gave
+	hits      map[string]*atomic.Int64 // requests to /v1/ws, /v1/sse, /v1/poll
 }
 
 func newHarness(t *testing.T) *harness { return startHarness(t, "") }
@@ -96,9 +99,14 @@ func newHarness(t *testing.T) *harness { return startHarness(t, "") }
 // startHarness starts a gateway that verifies tokens signed with secret,
 // and nothing public; an empty secret leaves it open.
 func startHarness(t *testing.T, secret string) *harness {
+	return startHarnessWith(t, &harness{secret: secret})
+}
+
+// startHarnessWith starts the gateway h's fields describe.
+func startHarnessWith(t *testing.T, h *harness) *harness {
 	ns := natstest.Server(t)
 	pub := natstest.Stream(t, ns, stream.Options{})
-	h := &harness{t: t, ns: ns, pub: pub, addr: "127.0.0.1:0", secret: secret, hits: map[string]*atomic.Int64{}}
+	h.t, h.ns, h.pub, h.addr, h.hits = t, ns, pub, "127.0.0.1:0", map[string]*atomic.Int64{}
 	for _, p := range []string{"/v1/ws", "/v1/sse", "/v1/poll"} {
 		h.hits[p] = new(atomic.Int64)
 	}
@@ -115,7 +123,8 @@ func (h *harness) start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	g, err := gateway.Start(ctx, gateway.Config{NATSURL: h.ns.ClientURL(), PublishToken: "t", Logger: quiet(),
-		JWT: api.VerifierOptions{Secret: h.secret}})
+		JWT: api.VerifierOptions{Secret: h.secret}, WebSocket: ws.Options{Heartbeat: h.heartbeat},
+		SSE: sse.Options{Heartbeat: h.heartbeat}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +145,10 @@ func (h *harness) start() {
 	})
 	mux.HandleFunc("/__token", h.serveToken)
 	mux.HandleFunc("/__widget.html", h.serveWidgetPage)
+	mux.HandleFunc("/__dot.html", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, dotPage)
+	})
 	gw := g.Handler()
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := h.hits[r.URL.Path]; n != nil {

@@ -23,7 +23,8 @@
  * --tkd-fg, --tkd-muted, --tkd-up, --tkd-down, --tkd-line, --tkd-card,
  * --tkd-font, --tkd-size, --tkd-radius on the element or an ancestor.
  * prefers-reduced-motion: no scrolling, no flashes. The dot: green live on
- * WebSocket, amber connecting or on a fallback, grey offline.
+ * WebSocket, amber connecting or on a fallback, grey offline; a reconnect
+ * of under a second leaves it as it was.
  */
 (function (window, document) {
   "use strict";
@@ -199,8 +200,19 @@
     });
   }
 
+  // status: a live dot stays live through a reconnect of under a second.
   Widget.prototype.status = function (s) {
-    var open = s.indexOf("open/") === 0, name = NAMES[s.slice(5)];
+    var self = this;
+    window.clearTimeout(this.lag);
+    if (this.live && s.indexOf("open/")) {
+      this.lag = window.setTimeout(function () { self.show(s); }, 1000);
+    } else {
+      this.show(s);
+    }
+  };
+
+  Widget.prototype.show = function (s) {
+    var open = this.live = s.indexOf("open/") === 0, name = NAMES[s.slice(5)];
     this.dot.className = "tkd-dot" + (s === "open/ws" ? " tkd-on" : s === "offline" ? "" : " tkd-mid");
     this.dot.title = open ? "Live, over " + name : s === "offline" ? "Offline, reconnecting" : "Connecting…";
     if (this.label) { this.label.textContent = open ? "Live" : s === "offline" ? "Offline" : "Connecting"; }

@@ -27,6 +27,11 @@
  *   at its first answer. Failing before that (no WebSocket or EventSource, a
  *   refused handshake, a close, no hello within helloTimeout: a buffering
  *   proxy) tries the next one at once.
+ * - A connection has worked once it delivered data or stayed up
+ *   stableTime; only then are the backoff and failure counts reset. One
+ *   that ends before is a failure: after three in a row (a proxy passing
+ *   hello, then cutting) the next transport down is used; a promoted probe
+ *   that fails so goes back down at once and doubles the probe interval.
  * - The transport that worked is kept: a lost connection retries it after
  *   random(0, min(maxBackoff, minBackoff * 2^attempt)) ms, the others too
  *   after three failures. WebSocket close 1012 or 4001 and SSE errors
@@ -35,13 +40,17 @@
  * - Off WebSocket, every probeInterval a WebSocket without topics is opened;
  *   at its hello the old transport is dropped and one subscribe command with
  *   every pattern and the cursor takes over: no gap, no duplicate.
+ * - Tabs: clients of one URL without a token share one connection across
+ *   the tabs of an origin (BroadcastChannel and Web Locks; see _share).
  * - Tokens: getToken's before every connect, as ?token=. A WebSocket
  *   renews in place (auth) before hello.expires; 4003, token_expired or a
  *   refused auth: a new token and a reconnect at once. Browsers hide a
  *   refused stream's status: poll tells unauthorized/forbidden.
- * - Heartbeats (pings, SSE comments) are invisible to scripts, so quiet
- *   connections are not timed out here; the window's online event
- *   reconnects at once after an offline spell.
+ * - Liveness: the server sends a message at least every hello.heartbeat
+ *   seconds (ws a ping line, sse a ping event); a stream with nothing for
+ *   2 heartbeats is dead, ended and resumed with the cursor. A poll is
+ *   timed out at its timeout + 10 s. The window's online event reconnects
+ *   at once after an offline spell.
  */
 (function (window) {
   "use strict";
@@ -55,6 +64,7 @@
   var NATIVE = { ws: "WebSocket", sse: "EventSource", poll: "XMLHttpRequest" };
   var TOKEN = /^[A-Za-z0-9_-]+$/;
   var has = Object.prototype.hasOwnProperty;
+  var EXPIRED = 2; // Conn.end's soon for an expired token: no transport failure
 
   function noop() {}
   function later(fn, ms) { return window.setTimeout(fn, ms || 0); }
@@ -180,6 +190,7 @@
     this.name = name;
     this.topics = topics; // the patterns the server has for it
     this.open = false;    // its hello (or first poll) came
+    this.ok = false;      // it delivered data or stayed up stableTime
     this.dead = false;    // nothing more is read from it
   }
 
@@ -211,6 +222,16 @@
     if (this.req) { this.req.abort(); }
     window.clearTimeout(this.timer);
     window.clearTimeout(this.renew);
+    window.clearTimeout(this.quiet);
+  };
+
+  // alive: something came; silence for two heartbeats ends it.
+  Conn.prototype.alive = function () {
+    var self = this;
+    window.clearTimeout(this.quiet);
+    if (this.hb > 0 && !this.dead) {
+      this.quiet = later(function () { self.end(); }, this.hb * 2000 + 500);
+    }
   };
 
   Conn.prototype.send = function (msg) {
@@ -221,21 +242,23 @@
     ws: function (conn, c) {
       var ws = conn.ws = new window.WebSocket(wsURL(c._url("/v1/ws", conn.topics, conn.topics.length && c.cursor)));
       ws.onmessage = function (e) {
+        conn.alive();
         var lines = String(e.data).split("\n"), i;
         for (i = 0; i < lines.length && !conn.dead; i++) {
           c._message(conn, parse(lines[i]));
         }
       };
       ws.onclose = function (e) {
-        if (e.code === 4003) { return conn.end(true); } // token expired: a new one, at once
+        if (e.code === 4003) { return conn.end(EXPIRED); } // token expired: a new one, at once
         conn.end(e.code === 1012 || e.code === 4001);
       };
     },
 
     sse: function (conn, c) {
       var es = conn.es = new window.EventSource(c._url("/v1/sse", conn.topics, c.cursor));
-      ["hello", "update", "snapshot", "ack", "message"].forEach(function (type) {
+      ["hello", "update", "snapshot", "ack", "message", "ping"].forEach(function (type) {
         es.addEventListener(type, function (e) {
+          conn.alive();
           if (!conn.dead) { c._message(conn, parse(e.data)); }
         }, false);
       });
@@ -243,6 +266,7 @@
       es.addEventListener("error", function (e) {
         var m = parse(e.data);
         if (conn.dead) { return; }
+        conn.alive();
         if (!m) { return conn.end(); }
         c._message(conn, m);
         if (m.code === "shutdown" || m.code === "slow_consumer") { conn.end(true); }
@@ -284,6 +308,7 @@
       helloTimeout: num(o.helloTimeout, 5000),
       probeInterval: num(o.probeInterval, 30000),
       minBackoff: num(o.minBackoff, 500),
+      stableTime: num(o.stableTime, 10000),
       maxBackoff: num(o.maxBackoff, 15000),
       pollTimeout: num(o.pollTimeout, 25),
       getToken: typeof o.getToken === "function" ? o.getToken : null
@@ -303,10 +328,13 @@
     this._good = null;     // the transport that last worked
     this._round = [];      // transports still to try
     this._attempt = 0;
-    this._fails = 0;       // rounds failed since the last open
+    this._fails = 0;       // rounds failed since one worked
+    this._short = 0;       // connections in a row that ended before working
+    this._probes = 0;      // promoted probes in a row that did not work
     this._timers = {};
     this._ids = 0;
     this._onOnline = function () { self._wake(); };
+    this._share(o);
     this._onOffline = function () { self._setStatus("offline"); };
     if (window.addEventListener) {
       window.addEventListener("online", this._onOnline, false);
@@ -353,6 +381,11 @@
       window.removeEventListener("offline", this._onOffline, false);
     }
     this._closed = true;
+    if (this._bc) {
+      this._post({ t: "subs", tab: this._tab, topics: [] });
+      this._bc.close();
+      this._held.forEach(call);
+    }
     this._subs = [];
     this._handlers = {};
     this.transport = null;
@@ -365,8 +398,112 @@
 
   Client.prototype._setStatus = function (s) {
     if (s !== this.status && !this._closed) {
+      this._post({ t: "s", s: s, tr: this.transport });
       this._emit("status", this.status = s);
     }
+  };
+
+  // ---- Tabs of one origin share one connection ----
+  //
+  // Where the browser has BroadcastChannel and Web Locks, clients of one
+  // server URL without a token elect a leader: the tab that holds the lock
+  // "tickerd <url>". It connects with every tab's patterns and posts what it
+  // gets to the others on a channel; a follower posts its patterns (none
+  // when it goes) and mirrors the leader's status and cursor. When the
+  // leader's tab goes, the browser gives the lock to the next tab, which
+  // connects from its own cursor: it saw every update the leader posted,
+  // so nothing is missed. Each tab holds a lock of its own while it lives,
+  // so the leader drops the patterns of a tab that went without a word.
+
+  Client.prototype._share = function (o) {
+    var self = this, locks = window.navigator && window.navigator.locks;
+    this._remote = {}; // tab -> its patterns
+    if (o.token || this.options.getToken || o.share === false || !window.BroadcastChannel || !locks || !window.Promise) { return; }
+    this._tab = String(Math.random()).slice(2);
+    this._bc = new window.BroadcastChannel("tickerd " + this.url);
+    this._bc.onmessage = function (e) { self._hear(e.data || {}); };
+    function hold(name, fn) {
+      locks.request(name, function () {
+        if (self._closed) { return; }
+        if (fn) { fn(); }
+        return new window.Promise(function (done) { self._held.push(done); });
+      });
+    }
+    this._held = [];
+    hold("tickerd tab " + this._tab);
+    hold("tickerd " + this.url, function () {
+      if (self._closed) { return; }
+      self._lead = true;
+      self._post({ t: "lead" });
+      self._prune();
+      self._changed();
+    });
+  };
+
+  Client.prototype._post = function (m) {
+    if (this._bc && (this._lead || m.t === "subs")) {
+      try { this._bc.postMessage(m); } catch (e) {}
+    }
+  };
+
+  // _prune: the leader forgets the patterns of tabs gone.
+  Client.prototype._prune = function () {
+    var self = this;
+    window.navigator.locks.query().then(function (st) {
+      var held = (st.held || []).map(function (l) { return l.name; }), k, gone = 0;
+      for (k in self._remote) {
+        if (has.call(self._remote, k) && held.indexOf("tickerd tab " + k) < 0) {
+          delete self._remote[k];
+          gone++;
+        }
+      }
+      if (gone) { self._changed(); }
+    });
+    this._timer("prune", this._prune, 2000);
+  };
+
+  Client.prototype._hear = function (m) {
+    var self = this, out = [], t;
+    if (this._closed) { return; }
+    if (m.t === "subs") {
+      if (m.topics.length) { this._remote[m.tab] = m.topics; } else { delete this._remote[m.tab]; }
+      if (this._lead) {
+        this._changed();
+        for (t in this._values) {
+          if (has.call(this._values, t) && covers(m.topics, t)) { out.push(this._values[t]); }
+        }
+        this._post({ t: "v", to: m.tab, items: out });
+        this._post({ t: "s", s: this.status, tr: this.transport });
+      }
+    } else if (m.t === "lead") {
+      this._sync();
+    } else if (this._lead) {
+      return;
+    } else if (m.t === "u") {
+      this.cursor = m.c;
+      this._got(m.u, m.r);
+    } else if (m.t === "v" && m.to === this._tab) {
+      m.items.forEach(function (u) { self._got(copy(u)); });
+    } else if (m.t === "s") {
+      this.transport = m.tr;
+      this._setStatus(m.s);
+    } else if (m.t === "e") {
+      this._emit(m.n, m.a);
+    }
+  };
+
+  // _got: an update the leader posted.
+  Client.prototype._got = function (u, reset) {
+    if (covers(this._patterns(), u.topic)) {
+      this._values[u.topic] = u;
+      this._deliver(u, reset);
+    }
+  };
+
+  // _tell: a server's error or reset, to every tab.
+  Client.prototype._tell = function (name, m) {
+    this._post({ t: "e", n: name, a: m });
+    this._emit(name, m);
   };
 
   Client.prototype._timer = function (name, fn, ms) {
@@ -393,8 +530,12 @@
   };
 
   Client.prototype._patterns = function () {
-    var out = [];
-    this._subs.forEach(function (s) { out = out.concat(without(s.topics, out)); });
+    var out = [], r = this._remote, k;
+    function add(p) { out = out.concat(without(p, out)); }
+    this._subs.forEach(function (s) { add(s.topics); });
+    for (k in r) {
+      if (this._lead && has.call(r, k)) { add(r[k]); }
+    }
     return out;
   };
 
@@ -414,7 +555,9 @@
       }
       s._fresh = false;
     });
-    if (!want.length) {
+    if (this._bc && !this._lead) {
+      this._post({ t: "subs", tab: this._tab, topics: want });
+    } else if (!want.length) {
       this._stop();
       this._clear("retry");
       this.transport = null;
@@ -464,7 +607,7 @@
   Client.prototype._connect = function () {
     var all = this.options.transports, good = this._good;
     this._clear("retry");
-    if (!this._patterns().length) { return; }
+    if (!this._patterns().length || (this._bc && !this._lead)) { return; }
     this._round = !good ? all.slice() : this._fails < 3 ? [good] : [good].concat(without(all, [good]));
     this._setStatus("connecting");
     this._next();
@@ -548,6 +691,7 @@
     this._conn = this._probe = null;
     this._clear("hello");
     this._clear("probe");
+    this._clear("stable");
   };
 
   Client.prototype._ended = function (conn, soon) {
@@ -557,21 +701,49 @@
     } else if (conn === this._conn) {
       this._conn = null;
       this._clear("hello");
-      if (conn.open) {
-        this._retry(soon);
-      } else {
-        this._next(); // failed before its hello
+      if (!conn.open) { return this._next(); } // failed before its hello
+      if (!conn.ok && soon !== EXPIRED && (conn.up || ++this._short > 2)) {
+        // opened but never worked: a promoted probe goes back at once,
+        // else the third in a row moves down a transport
+        this._short = 0;
+        this._good = conn.up || this._below(conn.name);
+        this._probes += conn.up ? 1 : 0;
+        soon = !!conn.up;
       }
+      this._retry(soon);
     }
+  };
+
+  // _below: the next transport down this browser has, or name at the end.
+  Client.prototype._below = function (name) {
+    var t = this.options.transports, i = t.indexOf(name);
+    while (++i < t.length) {
+      if (window[NATIVE[t[i]]]) { return t[i]; }
+    }
+    return name;
+  };
+
+  // _worked: conn delivered data or stayed up stableTime.
+  Client.prototype._worked = function (conn) {
+    if (conn === this._conn && !conn.ok) {
+      conn.ok = true;
+      this._clear("stable");
+      this._attempt = this._fails = this._short = 0;
+      if (conn.name === "ws") { this._probes = 0; }
+    }
+  };
+
+  Client.prototype._watch = function (conn) {
+    this._timer("stable", function () { this._worked(conn); }, this.options.stableTime);
   };
 
   Client.prototype._opened = function (conn) {
     if (conn === this._probe) { return this._promote(conn); }
     this._clear("hello");
     this.transport = this._good = conn.name;
-    this._attempt = this._fails = 0;
     if (conn.name === "ws") { this._syncWS(conn, this._patterns()); }
     this._setStatus("open/" + conn.name);
+    this._watch(conn);
     this._scheduleProbe();
   };
 
@@ -586,12 +758,13 @@
         }, this.options.helloTimeout);
         p.start();
       });
-    }, this.options.probeInterval);
+    }, this.options.probeInterval * Math.pow(2, Math.min(this._probes, 5)));
   };
 
   // _promote: the old connection is dropped first, so the cursor is exact.
   Client.prototype._promote = function (ws) {
     var want = this._patterns(), msg = { type: "subscribe", id: ++this._ids, topics: want };
+    ws.up = this.transport;
     this._probe = null;
     this._stop();
     this._conn = ws;
@@ -599,8 +772,8 @@
     if (want.length) { ws.send(msg); }
     ws.topics = want;
     this.transport = this._good = "ws";
-    this._attempt = this._fails = 0;
     this._setStatus("open/ws");
+    this._watch(ws);
   };
 
   Client.prototype._message = function (conn, m) {
@@ -609,6 +782,8 @@
     if (m.type === "hello") {
       if (!conn.open) {
         conn.open = true;
+        conn.hb = m.heartbeat;
+        conn.alive();
         this._renew(conn, conn.ws && m.expires);
         this._opened(conn);
       }
@@ -616,20 +791,22 @@
       // the answer to a renewal: an error is as good as an expiry
       if (m.type === "ack") { this._renew(conn, conn.exp); }
       if (m.type === "error") {
-        this._emit("error", m);
+        this._tell("error", m);
         conn.end(true);
       }
     } else if (m.code === "token_expired") {
-      conn.end(true);
+      conn.end(EXPIRED);
     } else if (conn === this._probe) {
       return;
     } else if (m.type === "update") {
+      this._worked(conn);
       this.cursor = m.cursor || this.cursor;
       this._values[m.topic] = m;
       this._deliver(m);
     } else if (m.type === "snapshot") {
+      this._worked(conn);
       this.cursor = m.cursor || this.cursor;
-      if (m.reset) { this._emit("reset", m); }
+      if (m.reset) { this._tell("reset", m); }
       (m.items || []).forEach(function (u) {
         if (conn === self._conn) {
           u.snapshot = true;
@@ -638,7 +815,7 @@
         }
       });
     } else if (m.type === "error") {
-      this._emit("error", m);
+      this._tell("error", m);
       if (m.code === "bad_cursor" && conn.ws) {
         this.cursor = "";
         conn.topics = [];
@@ -649,6 +826,7 @@
 
   Client.prototype._deliver = function (u, reset) {
     var subs = this._subs.slice(), i;
+    this._post({ t: "u", u: u, r: reset, c: this.cursor });
     for (i = 0; i < subs.length && !this._closed; i++) { subs[i]._give(u, reset); }
   };
 

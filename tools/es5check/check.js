@@ -25,8 +25,11 @@ try {
 // bytes, gzipped, all files together. 12 KiB until access tokens (issue
 // 10: getToken, in-place renewal, expiry handling, the widget's token
 // attributes) added about 1 KiB that could not be cut from code already
-// tight.
-var BUDGET = 13 * 1024;
+// tight; 13 KiB until issue 13 added about 0.7 KiB (liveness from
+// hello.heartbeat, fallback that counts short-lived connections as
+// failures, probe backoff, the widget dot's one-second grace) and about
+// 1.2 KiB (tabs sharing one connection: leader election, the channel).
+var BUDGET = 15 * 1024;
 
 var files = process.argv.slice(2);
 if (files.length === 0) {
