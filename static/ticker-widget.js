@@ -11,10 +11,12 @@
  * ("light"), data-tickerd-max (scoreboards or events shown, default 8),
  * data-tickerd-token (an access token), data-tickerd-get-token (the name of
  * a global function(callback) giving tokens, as ticker.js's getToken;
- * default window.TickerdGetToken, if defined when the widget mounts).
+ * default window.TickerdGetToken, if defined when the widget mounts),
+ * data-tickerd-max-rate (at most this many updates a second of each
+ * quote or scoreboard, as ticker.js's maxRate; events are never held).
  * ticker.js is loaded from beside this script if needed; the widgets of one
  * server share one client (Tickerd.Widget.client(url, transports, token,
- * hook)).
+ * hook, maxRate)).
  *
  * Styles: a Shadow DOM root keeps the page's CSS out and ours in, and the
  * widget's root resets what it inherits (all: initial). Without Shadow DOM
@@ -135,10 +137,10 @@
     }, ms);
   }
 
-  // client returns the shared client for a server, transport list and
-  // token or token hook.
-  function client(url, transports, token, hook) {
-    var o = { token: token }, key = [url = url || DIR, transports, token, hook = hook || "TickerdGetToken"].join("|");
+  // client returns the shared client for a server, transport list, token
+  // or token hook and rate.
+  function client(url, transports, token, hook, maxRate) {
+    var o = { token: token, maxRate: +maxRate || 0 }, key = [url = url || DIR, transports, token, hook = hook || "TickerdGetToken", o.maxRate].join("|");
     if (transports) { o.transports = String(transports).split(","); }
     o.getToken = window[hook];
     return clients[key] || (clients[key] = new T.Client(url, o));
@@ -193,7 +195,7 @@
     }
     this.status("connecting");
     withClient(function () {
-      var c = client(attr("url"), attr("transports"), attr("token"), attr("get-token"));
+      var c = client(attr("url"), attr("transports"), attr("token"), attr("get-token"), attr("max-rate"));
       c.on("status", function (s) { self.status(s); });
       c.subscribe(self.topics, function (u) { self.update(u); });
       if (c.status) { self.status(c.status); }

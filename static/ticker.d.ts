@@ -35,6 +35,8 @@ declare namespace Tickerd {
     maxBackoff?: number;
     /** A long poll's timeout in seconds. Default 25. */
     pollTimeout?: number;
+    /** At most this many updates a second of each state topic (max_rate; fractions allowed; 0: no limit). Events are never held. Default 0. */
+    maxRate?: number;
     /** false: this client never shares its tab's connection with other tabs. Default true. */
     share?: boolean;
     /** ms a connection must stay up, if it delivers no data, to count as working. Default 10000. */
@@ -114,8 +116,8 @@ declare namespace Tickerd {
     function mount(host: HTMLElement): object;
     /** Mounts every [data-tickerd-topics] element not mounted yet. */
     function scan(): void;
-    /** The client the widgets of one server, transports and token share. */
-    function client(url?: string, transports?: string, token?: string, hook?: string): Client;
+    /** The client the widgets of one server, transports, token and rate share. */
+    function client(url?: string, transports?: string, token?: string, hook?: string, maxRate?: string | number): Client;
   }
 }
 

@@ -311,6 +311,7 @@
       stableTime: num(o.stableTime, 10000),
       maxBackoff: num(o.maxBackoff, 15000),
       pollTimeout: num(o.pollTimeout, 25),
+      maxRate: num(o.maxRate, 0),
       getToken: typeof o.getToken === "function" ? o.getToken : null
     };
     (typeof list === "string" ? list.split(",") : list).forEach(function (t) {
@@ -420,7 +421,8 @@
     this._remote = {}; // tab -> its patterns
     if (o.token || this.options.getToken || o.share === false || !window.BroadcastChannel || !locks || !window.Promise) { return; }
     this._tab = String(Math.random()).slice(2);
-    this._bc = new window.BroadcastChannel("tickerd " + this.url);
+    this._key = "tickerd " + this.url + (this.options.maxRate ? " " + this.options.maxRate : ""); // a rate is per connection
+    this._bc = new window.BroadcastChannel(this._key);
     this._bc.onmessage = function (e) { self._hear(e.data || {}); };
     function hold(name, fn) {
       locks.request(name, function () {
@@ -431,7 +433,7 @@
     }
     this._held = [];
     hold("tickerd tab " + this._tab);
-    hold("tickerd " + this.url, function () {
+    hold(this._key, function () {
       if (self._closed) { return; }
       self._lead = true;
       self._post({ t: "lead" });
@@ -525,8 +527,16 @@
     if (topics.length) { q.push("topics=" + topics.map(encodeURIComponent).join(",")); }
     if (cursor) { q.push("cursor=" + encodeURIComponent(cursor)); }
     if (extra) { q.push(extra); }
+    if (this.options.maxRate && path !== "/v1/snapshot") { q.push("max_rate=" + this.options.maxRate); }
     if (token) { q.push("token=" + encodeURIComponent(token)); }
     return this.url + path + (q.length ? "?" + q.join("&") : "");
+  };
+
+  // _rated: a subscribe's max_rate replaces the connection's, so every one
+  // repeats it.
+  Client.prototype._rated = function (msg) {
+    if (this.options.maxRate) { msg.max_rate = this.options.maxRate; }
+    return msg;
   };
 
   Client.prototype._patterns = function () {
@@ -585,7 +595,7 @@
   Client.prototype._syncWS = function (conn, want) {
     var add = without(want, conn.topics), del = without(conn.topics, want);
     if (del.length) { conn.send({ type: "unsubscribe", id: ++this._ids, topics: del }); }
-    if (add.length) { conn.send({ type: "subscribe", id: ++this._ids, topics: add }); }
+    if (add.length) { conn.send(this._rated({ type: "subscribe", id: ++this._ids, topics: add })); }
     conn.topics = want;
   };
 
@@ -763,7 +773,7 @@
 
   // _promote: the old connection is dropped first, so the cursor is exact.
   Client.prototype._promote = function (ws) {
-    var want = this._patterns(), msg = { type: "subscribe", id: ++this._ids, topics: want };
+    var want = this._patterns(), msg = this._rated({ type: "subscribe", id: ++this._ids, topics: want });
     ws.up = this.transport;
     this._probe = null;
     this._stop();

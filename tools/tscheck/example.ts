@@ -22,6 +22,7 @@ const client = new Tickerd.Client("https://ticker.example.com", {
   maxBackoff: 15000,
   pollTimeout: 25,
   stableTime: 10000,
+  maxRate: 1,
 });
 const plain = Tickerd.Client("", { token: "eyJ...", transports: "sse,poll" });
 
@@ -52,6 +53,7 @@ if (host) {
 }
 Tickerd.Widget.scan();
 Tickerd.Widget.client("", "ws,sse,poll").close();
+Tickerd.Widget.client("", "ws", "", "", "0.5").close();
 
 // @ts-expect-error: no such status
 client.on("status", (s) => s === "open");
