@@ -27,6 +27,10 @@ type relay struct {
 	// line (its hello), then the relay closes it, as a proxy that cuts
 	// upgraded connections does.
 	helloCut atomic.Bool
+	// rate, when set before connections are made, meters what the gateway
+	// sends to the browser to this many bytes a second, with small socket
+	// buffers: a slow mobile link.
+	rate atomic.Int64
 
 	mu      sync.Mutex
 	streams []*relayConn // the WebSocket and SSE connections so far
@@ -121,6 +125,11 @@ func (r *relay) handle(c net.Conn) {
 	go r.copy(rc, up, br, true)
 	if isWS && r.helloCut.Load() {
 		cutAfterHello(c, up)
+		return
+	}
+	if rate := int(r.rate.Load()); rate > 0 {
+		_ = up.(*net.TCPConn).SetReadBuffer(8 << 10)
+		r.copy(rc, metered{c, rate}, up, false)
 		return
 	}
 	r.copy(rc, c, up, false)
@@ -385,4 +394,23 @@ func TestBrowserWidgetDotRidesOutQuickReconnect(t *testing.T) {
 			t.Fatalf("the dot turned %q after it was live: %v", d, p.Dots)
 		}
 	}
+}
+
+// metered writes at most rate bytes a second, in chunks of a tenth of it.
+type metered struct {
+	w    io.Writer
+	rate int
+}
+
+func (m metered) Write(p []byte) (int, error) {
+	chunk, done := max(m.rate/10, 1), 0
+	for done < len(p) {
+		n := min(chunk, len(p)-done)
+		if _, err := m.w.Write(p[done : done+n]); err != nil {
+			return done, err
+		}
+		done += n
+		time.Sleep(time.Duration(n) * time.Second / time.Duration(m.rate)) // the link's pace
+	}
+	return done, nil
 }

@@ -88,10 +88,11 @@ type harness struct {
 	stop    func()
 	next    int // the next event number
 
-	secret    string                   // the gateway's HS256 secret; empty: open
-	heartbeat time.Duration            // the gateway's WebSocket and SSE heartbeat; 0: its default
-	mints     atomic.Int64             // tokens /__token gave
-	hits      map[string]*atomic.Int64 // requests to /v1/ws, /v1/sse, /v1/poll
+	secret     string                   // the gateway's HS256 secret; empty: open
+	heartbeat  time.Duration            // the gateway's WebSocket and SSE heartbeat; 0: its default
+	sendBuffer int                      // SO_SNDBUF of every accepted connection, as gateway.Config.SendBuffer; 0: the kernel's
+	mints      atomic.Int64             // tokens /__token gave
+	hits       map[string]*atomic.Int64 // requests to /v1/ws, /v1/sse, /v1/poll
 }
 
 func newHarness(t *testing.T) *harness { return startHarness(t, "") }
@@ -138,6 +139,9 @@ func (h *harness) start() {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
+	if h.sendBuffer > 0 {
+		ln = sendBuffered{ln, h.sendBuffer}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/__test.html", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -163,6 +167,21 @@ func (h *harness) start() {
 	g2 := &gatewayServer{g: g, srv: &http.Server{Handler: mux}}
 	go g2.srv.Serve(ln)
 	h.stop = g2.close
+}
+
+// sendBuffered caps accepted connections' send buffers as the gateway's
+// own listener does (the harness serves its pages beside the gateway's).
+type sendBuffered struct {
+	net.Listener
+	size int
+}
+
+func (l sendBuffered) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }
 
 type gatewayServer struct {
