@@ -41,17 +41,11 @@ func (r *runner) get(c net.Conn, path, accept string) error {
 
 // runSSE subscribes over Server-Sent Events and reads until it fails.
 func (s *subscriber) runSSE(ctx context.Context, deadline time.Time) error {
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	c, err := s.r.dialer.dial(dctx)
-	cancel()
+	c, done, err := s.connect(ctx, deadline)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	timer := s.connectTimer(deadline, func() { c.Close() })
-	defer timer.Stop()
+	defer done()
 
 	if err := s.r.get(c, "/v1/sse?topics="+s.topicName(), "text/event-stream"); err != nil {
 		return err

@@ -32,17 +32,11 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // message that fits in it to the subscriber where it lies, answers pings,
 // and costs no allocation per message.
 func (s *subscriber) runWS(ctx context.Context, deadline time.Time) error {
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	c, err := s.r.dialer.dial(dctx)
-	cancel()
+	c, done, err := s.connect(ctx, deadline)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	timer := s.connectTimer(deadline, func() { c.Close() })
-	defer timer.Stop()
+	defer done()
 
 	br, err := s.r.upgrade(c, "/v1/ws?topics="+s.topicName())
 	if err != nil {

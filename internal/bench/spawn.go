@@ -102,25 +102,13 @@ func (t *target) startServer(ctx context.Context, o Options, args []string) erro
 	cmd := exec.Command(o.ServerCommand[0], args...)
 	cmd.Stdout, cmd.Stderr = pw, o.Log
 	// The server goes when the bench does, even killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	exited, err := t.start(cmd, 15*time.Second)
 	pw.Close()
 	if err != nil {
 		pr.Close()
-		return fmt.Errorf("%w: spawn %s: %w", ErrServer, o.ServerCommand[0], err)
+		return err
 	}
 	t.pid = cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.closers = append(t.closers, func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
 	found := make(chan string, 1)
 	go func() {
 		defer pr.Close()
@@ -158,22 +146,11 @@ func (t *target) spawnNATS(ctx context.Context, o Options, port int, dir string)
 		"--jetstream", "--store_dir", filepath.Join(dir, "nats"), "--addr", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd := exec.Command(o.NATSCommand[0], args...)
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%w: spawn %s: %w", ErrServer, o.NATSCommand[0], err)
+	exited, err := t.start(cmd, 10*time.Second)
+	if err != nil {
+		return err
 	}
 	t.natsPid = cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.closers = append(t.closers, func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -193,4 +170,26 @@ func (t *target) spawnNATS(ctx context.Context, o Options, port int, dir string)
 			return fmt.Errorf("%w: %s does not listen on %s after 30s: %w", ErrServer, o.NATSCommand[0], addr, err)
 		}
 	}
+}
+
+// start starts a child process that goes when the bench does, even
+// killed, and that closing the target stops: SIGTERM, then SIGKILL after
+// grace. exited is closed when the child has exited.
+func (t *target) start(cmd *exec.Cmd, grace time.Duration) (exited chan struct{}, err error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: spawn %s: %w", ErrServer, cmd.Path, err)
+	}
+	exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.closers = append(t.closers, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(grace):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return exited, nil
 }

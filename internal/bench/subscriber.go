@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,6 +166,25 @@ func (s *subscriber) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// connect dials the server for one attempt of a streaming subscription.
+// The connection is closed when ctx ends or, while it has not subscribed,
+// at deadline; done releases it and them.
+func (s *subscriber) connect(ctx context.Context, deadline time.Time) (c net.Conn, done func(), err error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	c, err = s.r.dialer.dial(dctx)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	timer := s.connectTimer(deadline, func() { c.Close() })
+	return c, func() {
+		timer.Stop()
+		stop()
+		c.Close()
+	}, nil
 }
 
 // connectTimer closes a connection that has not subscribed by deadline.
