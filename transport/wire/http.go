@@ -75,9 +75,8 @@ func WriteSnapshot(w http.ResponseWriter, c message.Cursor, items []*Frame) {
 }
 
 // WritePoll writes a long-poll response: {"cursor":C,"messages":[..]},
-// cursor being the position to poll from next. The messages are queued
-// Items, or Frames as the ring holds them.
-func WritePoll[T encoded](w http.ResponseWriter, cursor []byte, items []T) {
+// cursor being the position to poll from next.
+func WritePoll(w http.ResponseWriter, cursor []byte, items []Item) {
 	b := make([]byte, 0, 32+len(cursor)+listSize(items))
 	b = append(append(b, `{"cursor":"`...), cursor...)
 	b = appendList(append(b, `","messages":`...), items)

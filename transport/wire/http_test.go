@@ -142,7 +142,7 @@ func TestWritePoll(t *testing.T) {
 	}
 
 	rec = httptest.NewRecorder()
-	WritePoll[Item](rec, up.Cursor, nil)
+	WritePoll(rec, up.Cursor, nil)
 	if m := decode(t, rec.Body.Bytes()); fmt.Sprint(m["messages"]) != "[]" || m["messages"] == nil || m["cursor"] != string(up.Cursor) {
 		t.Errorf("empty poll: %s", rec.Body)
 	}

@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -123,11 +124,8 @@ func ParseTimeout(rawQuery string, def, max time.Duration) (time.Duration, error
 	if s == "" {
 		return def, nil
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if errors.Is(err, strconv.ErrRange) && s[0] != '-' {
-		return max, nil // more seconds than an int64 holds
-	}
-	if err != nil || n < 0 {
+	n, ok := wholeNumber(s, 0)
+	if !ok {
 		return 0, errTimeout
 	}
 	if n > int64(max/time.Second) {
@@ -170,11 +168,8 @@ func ParseTopicsPage(rawQuery string) (TopicsPage, error) {
 	}
 	pg.Limit = DefaultTopicsLimit
 	if s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		switch {
-		case errors.Is(err, strconv.ErrRange) && s[0] != '-':
-			n = MaxTopicsLimit
-		case err != nil || n < 1:
+		n, ok := wholeNumber(s, 1)
+		if !ok {
 			return TopicsPage{}, errLimit
 		}
 		pg.Limit = int(min(n, MaxTopicsLimit))
@@ -196,4 +191,15 @@ func topicParam(rawQuery, key string) (string, error) {
 		return "", ErrBadTopic.With(key + " is longer than a topic can be")
 	}
 	return v, nil
+}
+
+// wholeNumber reads a decimal count of at least least. One too large for
+// an int64 reads as the largest: the callers cap it anyway, and a client
+// asking for "as much as there is" should get that, not an error.
+func wholeNumber(s string, least int64) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s[0] != '-' {
+		return math.MaxInt64, true
+	}
+	return n, err == nil && n >= least
 }
