@@ -76,32 +76,30 @@ fuzz:
 	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $(FUZZFLAGS) $$pkg || exit 1; \
 	done
 
-# The browser scripts parse as ES5 (old browsers, no build step) and stay
-# within their gzipped size budget. Needs node and acorn (`make deps`);
-# without them it skips, as the tests that need a missing program do,
-# and under CI=true it fails.
-es5-check:
-	@if ! (cd tools/es5check && node -e 'require.resolve("acorn")') >/dev/null 2>&1; then \
+# node_tool TARGET, DIR, MODULE, COMMAND: runs COMMAND when node can load
+# MODULE from tools/DIR (installed by `make deps`); without it the target
+# skips, as the tests that need a missing program do, and under CI=true
+# it fails.
+define node_tool
+	@if ! (cd tools/$(2) && node -e 'require.resolve("$(3)")') >/dev/null 2>&1; then \
 	  if [ "$$CI" = true ]; then \
-	    echo "es5-check: FAIL: node and acorn (tools/es5check/node_modules) are needed under CI=true: run \`make deps\`" >&2; exit 1; \
+	    echo "$(1): FAIL: node and $(3) (tools/$(2)/node_modules) are needed under CI=true: run \`make deps\`" >&2; exit 1; \
 	  fi; \
-	  echo "es5-check: SKIP: node or acorn is not installed: run \`make deps\` to install them"; exit 0; \
+	  echo "$(1): SKIP: node or $(3) is not installed: run \`make deps\` to install them"; exit 0; \
 	fi; \
-	echo "node tools/es5check/check.js static/ticker.js static/ticker-widget.js"; \
-	node tools/es5check/check.js static/ticker.js static/ticker-widget.js
+	echo "$(4)"; \
+	$(4)
+endef
+
+# The browser scripts parse as ES5 (old browsers, no build step) and stay
+# within their gzipped size budget.
+es5-check:
+	$(call node_tool,es5-check,es5check,acorn,node tools/es5check/check.js static/ticker.js static/ticker-widget.js)
 
 # The TypeScript declarations (static/ticker.d.ts) fit the client's API:
-# tsc --noEmit compiles a typed example that uses all of it. Needs node and
-# typescript (`make deps`); skips without them, fails under CI=true.
+# tsc --noEmit compiles a typed example that uses all of it.
 ts-check:
-	@if ! (cd tools/tscheck && node -e 'require.resolve("typescript")') >/dev/null 2>&1; then \
-	  if [ "$$CI" = true ]; then \
-	    echo "ts-check: FAIL: node and typescript (tools/tscheck/node_modules) are needed under CI=true: run \`make deps\`" >&2; exit 1; \
-	  fi; \
-	  echo "ts-check: SKIP: node or typescript is not installed: run \`make deps\` to install them"; exit 0; \
-	fi; \
-	echo "tools/tscheck/node_modules/.bin/tsc -p tools/tscheck"; \
-	tools/tscheck/node_modules/.bin/tsc -p tools/tscheck
+	$(call node_tool,ts-check,tscheck,typescript,tools/tscheck/node_modules/.bin/tsc -p tools/tscheck)
 
 # The hub's fan-out micro-benchmark: ns and allocations per delivery.
 bench-hub:
