@@ -106,9 +106,10 @@ func (r *relay) handle(c net.Conn) {
 	r.mu.Unlock()
 	defer c.Close()
 	defer up.Close()
-	// The first request line says whether it is a WebSocket: browsers
-	// open a connection of its own for each. An SSE stream may follow other
-	// requests on a kept-alive connection: copy spots it.
+	// The first request line says whether it is a WebSocket (browsers
+	// open a connection of its own for each) or an SSE stream on a new
+	// connection. An SSE stream may also follow other requests on a
+	// kept-alive connection: copy spots it.
 	br := bufio.NewReader(c)
 	line, err := br.ReadString('\n')
 	if err != nil {
@@ -116,7 +117,9 @@ func (r *relay) handle(c net.Conn) {
 	}
 	rc := &relayConn{c: c, up: up}
 	isWS := strings.Contains(line, " /v1/ws")
-	if isWS {
+	if isWS || strings.Contains(line, " /v1/sse") {
+		// An SSE stream that opens a connection of its own shows in this
+		// first line, which copy below never sees.
 		r.stream(rc)
 	}
 	if _, err := io.WriteString(up, line); err != nil {
