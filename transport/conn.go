@@ -24,3 +24,21 @@ type Conn interface {
 	// subscriber went.
 	End(reason error)
 }
+
+// TryConn is a Conn that can write without waiting for its subscriber (a
+// socket.Writer over a connection of its own). The writers of such Conns
+// take turns on a fixed pool of goroutines (pool.go) instead of starting
+// one each time something is queued; a Conn that may wait on every write
+// (TLS, HTTP/2) gets a writer goroutine of its own. When TryWrite reports
+// a rest, the writer leaves the pool and calls WriteRest from a goroutine
+// of its own, so that a stalled subscriber never holds the pool up.
+type TryConn interface {
+	Conn
+	// TryWrite frames and writes the items as Write does, but only as much
+	// as the connection takes at once; it reports whether some is left,
+	// which the Conn keeps until WriteRest.
+	TryWrite(items []wire.Item) (rest bool, err error)
+	// WriteRest writes what TryWrite left, waiting for the subscriber at
+	// most the write timeout.
+	WriteRest(ctx context.Context) error
+}

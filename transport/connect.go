@@ -51,7 +51,7 @@ func (h *Hub) Connect(ctx context.Context, c Conn, info Info, req wire.Request, 
 	if limit <= 0 {
 		limit = h.opts.QueueSize
 	}
-	w := &writer{ctx: context.WithoutCancel(ctx), c: c, heartbeat: info.Heartbeat}
+	w := newWriter(context.WithoutCancel(ctx), c, info.Heartbeat)
 	s := h.newSession(info.Transport, info.Principal, limit, w.wake)
 	s.replayWait = info.ReplayWait
 	w.s = s

@@ -15,6 +15,7 @@ type metrics struct {
 	forgotten   prometheus.Counter
 	notKept     prometheus.Counter
 	ringPolls   prometheus.Counter
+	waiting     prometheus.Gauge
 }
 
 // newMetrics makes the hub's series; topics counts the known topics.
@@ -39,6 +40,10 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 		ringPolls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_polls_from_ring_total",
 			Help: "Long polls answered from the ring of recent updates, without a session.",
+		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tickerd_writers_waiting",
+			Help: "Session writers out of the writer pool, waiting for a subscriber that did not take a write at once (at most the write timeout each).",
 		}),
 		slow: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_slow_consumers_total",
@@ -67,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, topics func() int) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.received, m.deliveries, m.replayed, m.merged, m.slow, m.sessions, m.openedTotal,
-			m.topics, m.forgotten, m.notKept, m.ringPolls)
+			m.topics, m.forgotten, m.notKept, m.ringPolls, m.waiting)
 	}
 	return m
 }

@@ -100,6 +100,8 @@ func (s *Session) Err() error {
 // topic once per write, however full its queue was not.
 func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 	s.mu.Lock()
+	// Only a full queue can have a replay waiting for room (waitRoom).
+	full := len(s.queue) >= s.limit
 	dst = append(dst[:0], s.queue...)
 	clear(s.queue) // let frames be collected
 	s.queue = s.queue[:0]
@@ -110,18 +112,21 @@ func (s *Session) take(dst []wire.Item) ([]wire.Item, error) {
 			s.hub.metrics.merged.Add(float64(n - len(dst)))
 		}
 	}
-	select {
-	case s.room <- struct{}{}:
-	default:
+	if full {
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
 	}
 	return dst, err
 }
 
-// len reports how many items are queued.
-func (s *Session) len() int {
+// pending reports whether the writer has something to do: items queued,
+// or the end to tell.
+func (s *Session) pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue)
+	return len(s.queue) > 0 || s.err != nil
 }
 
 // send queues a reply to the subscriber: an ack, an error, the snapshot a

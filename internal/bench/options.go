@@ -111,6 +111,12 @@ type Options struct {
 	// then what it pays to follow the stream and serve, NATS's (storing,
 	// acknowledging, sending to the follower) apart in NATSCPUS.
 	NATSCommand []string
+	// ServerCPUs, with Spawn, pins the spawned servers (gateway, ceiling,
+	// NATS) to these CPUs, a list as taskset(1) takes it ("0", "0-1,3"),
+	// and the bench to the others, so that neither takes the other's
+	// cycles: how the figures in docs/benchmarks.md are made on a 2-core
+	// machine. Empty pins nothing.
+	ServerCPUs string
 
 	// SourceAddrs is how many loopback source addresses (127.0.0.2, ...)
 	// the connections are spread over, when the server is on 127.0.0.0/8.
@@ -278,6 +284,13 @@ func (o Options) validate() error {
 		return bad("poll timeout must be 1s or more, poll delay not negative")
 	case o.ConnectConcurrency < 1:
 		return bad("connect concurrency must be 1 or more")
+	case o.ServerCPUs != "" && !o.Spawn:
+		return bad("pinning the server to CPUs goes with spawn")
+	}
+	if o.ServerCPUs != "" {
+		if _, err := parseCPUList(o.ServerCPUs); err != nil {
+			return err
+		}
 	}
 	if o.URL != "" {
 		u, err := url.Parse(o.URL)

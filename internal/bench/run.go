@@ -36,6 +36,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer stop()
 	}
+	if o.ServerCPUs != "" {
+		if err := pinAway(o.ServerCPUs); err != nil {
+			return nil, err
+		}
+	}
 	t, err := startTarget(ctx, o)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -71,6 +72,7 @@ func (t *target) spawn(ctx context.Context, o Options) error {
 	if t.natsPid != 0 {
 		t.desc += fmt.Sprintf(" (%s, pid %d)", o.NATSCommand[0], t.natsPid)
 	}
+	t.desc += pinnedTo(o, t.pid)
 	return nil
 }
 
@@ -86,6 +88,7 @@ func (t *target) spawnCeiling(ctx context.Context, o Options) error {
 	t.admin = t.base.String()
 	t.pub = &httpPublisher{client: &http.Client{Timeout: 30 * time.Second}, url: t.admin + "/v1/publish", token: token}
 	t.desc = fmt.Sprintf("spawned ceiling server %s (pid %d) at %s, publishing through POST /v1/publish", o.ServerCommand[0], t.pid, t.base)
+	t.desc += pinnedTo(o, t.pid)
 	return nil
 }
 
@@ -99,7 +102,7 @@ func (t *target) startServer(ctx context.Context, o Options, args []string) erro
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(o.ServerCommand[0], args...)
+	cmd := command(o, o.ServerCommand[0], args)
 	cmd.Stdout, cmd.Stderr = pw, o.Log
 	// The server goes when the bench does, even killed.
 	exited, err := t.start(cmd, 15*time.Second)
@@ -144,7 +147,7 @@ func (t *target) startServer(ctx context.Context, o Options, args []string) erro
 func (t *target) spawnNATS(ctx context.Context, o Options, port int, dir string) error {
 	args := append(append([]string{}, o.NATSCommand[1:]...),
 		"--jetstream", "--store_dir", filepath.Join(dir, "nats"), "--addr", "127.0.0.1", "--port", strconv.Itoa(port))
-	cmd := exec.Command(o.NATSCommand[0], args...)
+	cmd := command(o, o.NATSCommand[0], args)
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	exited, err := t.start(cmd, 10*time.Second)
 	if err != nil {
@@ -170,6 +173,35 @@ func (t *target) spawnNATS(ctx context.Context, o Options, port int, dir string)
 			return fmt.Errorf("%w: %s does not listen on %s after 30s: %w", ErrServer, o.NATSCommand[0], addr, err)
 		}
 	}
+}
+
+// command is the child process name runs with args: under taskset(1)
+// when the servers are pinned, which pins every thread the child makes
+// (setting the affinity of a pid after it started would miss the threads
+// it had already made).
+func command(o Options, name string, args []string) *exec.Cmd {
+	if o.ServerCPUs == "" {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("taskset", append([]string{"--cpu-list", o.ServerCPUs, name}, args...)...)
+}
+
+// pinnedTo describes the CPUs the kernel lets pid run on, when the
+// servers are pinned: what the kernel says, not what was asked.
+func pinnedTo(o Options, pid int) string {
+	if o.ServerCPUs == "" {
+		return ""
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ", pinned to CPUs unknown"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return ", pinned to CPUs " + strings.TrimSpace(v)
+		}
+	}
+	return ", pinned to CPUs unknown"
 }
 
 // start starts a child process that goes when the bench does, even

@@ -6,10 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/socket"
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
@@ -25,7 +25,7 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transp
 	// The response head, as net/http would write it, and the retry hint.
 	// The body is chunked for HTTP/1.1 and ends with the connection for
 	// HTTP/1.0 (nginx's default to upstreams), which knows no chunks.
-	c := &rawConn{c: nc, chunked: r.ProtoAtLeast(1, 1), opts: h.opts}
+	c := &rawConn{c: nc, w: socket.NewWriter(nc, h.opts.WriteTimeout), chunked: r.ProtoAtLeast(1, 1), opts: h.opts}
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
 	hdr := w.Header().Clone()
@@ -36,7 +36,7 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transp
 	}
 	_ = hdr.Write(&head)
 	head.WriteString("\r\n")
-	if err := c.write(c.frame(head.Bytes(), wire.AppendSSERetry(nil, h.opts.Retry))); err != nil {
+	if err := c.w.Write(c.frame(head.Bytes(), wire.AppendSSERetry(nil, h.opts.Retry))); err != nil {
 		nc.Close()
 		return true
 	}
@@ -44,7 +44,13 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transp
 	// The connection outlives the request: nothing of it is kept, not
 	// even its context.
 	ctx, cancel := context.WithCancel(context.Background())
-	s := h.hub.Connect(ctx, c, h.info(p), req, nil)
+	var tc transport.Conn = c
+	if !c.w.CanTry() {
+		// Its every write may wait (TLS): the hub gives it a writer of
+		// its own rather than a turn in the pool (transport.TryConn).
+		tc = struct{ transport.Conn }{c}
+	}
+	s := h.hub.Connect(ctx, tc, h.info(p), req, nil)
 	go func() {
 		// The client sends nothing more; a read ends when it goes.
 		var b [64]byte
@@ -59,31 +65,34 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transp
 	return true
 }
 
-// rawConn writes a session's events to a taken-over connection. Writes
-// come from the session's writer and its heartbeat timer; the mutex keeps
-// each chunk whole.
+// rawConn writes a session's events to a taken-over connection, through
+// one socket.Writer for the session's writer and its end.
 type rawConn struct {
-	mu      sync.Mutex
 	c       net.Conn
+	w       *socket.Writer
 	chunked bool
 	opts    Options
 }
 
-// bufs are the event buffers of writes in progress; an idle stream holds
-// none.
-var bufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 256 << 10
-
 // sizeRoom is the room kept before the events for the chunk's size line.
 const sizeRoom = 18
 
-// Write sends the items as events in one chunk and one system call: the
-// size line goes into room left before them, so nothing is copied.
+// Write sends the items as events in one chunk, waiting for the client if
+// it must.
 func (c *rawConn) Write(_ context.Context, items []wire.Item) error {
-	bp := bufs.Get().(*[]byte)
-	b := append((*bp)[:0], make([]byte, sizeRoom)...)
+	rest, err := c.TryWrite(items)
+	if rest {
+		err = c.w.WriteRest()
+	}
+	return err
+}
+
+// TryWrite is Write without waiting: what the socket does not take now is
+// kept for WriteRest. The events go out as one chunk in one system call:
+// the size line goes into room left before them, so nothing is copied.
+func (c *rawConn) TryWrite(items []wire.Item) (rest bool, err error) {
+	bp := socket.Buffer()
+	b := append(*bp, make([]byte, sizeRoom)...)
 	b = wire.AppendSSEEvents(b, items)
 	start := sizeRoom
 	if c.chunked {
@@ -93,13 +102,12 @@ func (c *rawConn) Write(_ context.Context, items []wire.Item) error {
 		copy(b[start:], line)
 		b = append(b, '\r', '\n')
 	}
-	err := c.write(b[start:])
-	if cap(b) <= maxPooled {
-		*bp = b
-		bufs.Put(bp)
-	}
-	return err
+	*bp = b
+	return c.w.TryWrite(b[start:], bp)
 }
+
+// WriteRest writes what TryWrite left.
+func (c *rawConn) WriteRest(context.Context) error { return c.w.WriteRest() }
 
 // Heartbeat has nothing to check: SSE has no acknowledgement. A dead path
 // is found by the write timeout once the capped send buffer is full, and
@@ -115,7 +123,7 @@ func (c *rawConn) End(reason error) {
 	if c.chunked {
 		b = append(b, "0\r\n\r\n"...)
 	}
-	_ = c.write(b)
+	_ = c.w.WriteLast(b)
 	c.c.Close()
 }
 
@@ -128,13 +136,4 @@ func (c *rawConn) frame(dst, body []byte) []byte {
 	dst = append(dst, '\r', '\n')
 	dst = append(dst, body...)
 	return append(dst, '\r', '\n')
-}
-
-// write writes b whole under the write timeout.
-func (c *rawConn) write(b []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_ = c.c.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	_, err := c.c.Write(b)
-	return err
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/tickerd/tickerd/transport/socket"
 )
 
 // sizedHijacker hands the WebSocket library a read buffer of the size the
@@ -17,8 +19,8 @@ type sizedHijacker struct {
 	http.ResponseWriter
 	read         int
 	writeTimeout time.Duration
-	conn         net.Conn     // once hijacked
-	w            *frameWriter // once hijacked
+	conn         net.Conn       // once hijacked
+	w            *socket.Writer // once hijacked
 }
 
 // controlBuffer holds any control frame a server sends: a 2-byte header
@@ -35,10 +37,10 @@ func (h *sizedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = c
-	h.w = newFrameWriter(c, h.writeTimeout)
+	h.w = socket.NewWriter(c, h.writeTimeout)
 	r := brw.Reader
 	if r.Buffered() == 0 {
 		r = bufio.NewReaderSize(c, h.read)
 	}
-	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(h.w, controlBuffer)), nil
+	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(frameWriter{h.w}, controlBuffer)), nil
 }

@@ -12,13 +12,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/tickerd/tickerd/transport"
+	"github.com/tickerd/tickerd/transport/socket"
 	"github.com/tickerd/tickerd/transport/wire"
 )
 
@@ -141,7 +141,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// request's, which would keep the request's context alive with it.
 	ctx, cancel := context.WithCancel(context.Background())
 	wc := &conn{c: c, nc: hj.conn, w: hj.w, pingTimeout: h.opts.Heartbeat}
-	s := h.hub.Connect(ctx, wc, transport.Info{
+	var tc transport.Conn = wc
+	if !hj.w.CanTry() {
+		// Its every write may wait (TLS): the hub gives it a writer of
+		// its own rather than a turn in the pool (transport.TryConn).
+		tc = struct{ transport.Conn }{wc}
+	}
+	s := h.hub.Connect(ctx, tc, transport.Info{
 		Transport: "ws",
 		Principal: p,
 		Heartbeat: h.opts.Heartbeat,
@@ -222,39 +228,41 @@ func pace(lim *rate.Limiter, s *transport.Session, throttled *time.Time) bool {
 // conn frames a session's messages onto a WebSocket.
 type conn struct {
 	c           *websocket.Conn
-	nc          net.Conn     // under c, for read deadlines
-	w           *frameWriter // every frame the server sends
+	nc          net.Conn       // under c, for read deadlines
+	w           *socket.Writer // every frame the server sends
 	pingTimeout time.Duration
 }
 
-// bufs are the message buffers of writes in progress; an idle connection
-// holds none.
-var bufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooled is the largest buffer kept for reuse: a rare huge snapshot
-// should not stay in the pool.
-const maxPooled = 256 << 10
-
-// Write sends the items as one WebSocket text message, one per line. An
-// update alone goes out as the frame it was built with, shared by every
-// subscriber it is written to; anything else is framed in a pooled buffer.
-func (c *conn) Write(ctx context.Context, items []wire.Item) error {
-	if len(items) == 1 && items[0].Merged == 0 && items[0].WS != nil {
-		return c.w.writeFrame(items[0].WS)
+// Write sends the items as one WebSocket text message, one per line,
+// waiting for the client if it must.
+func (c *conn) Write(_ context.Context, items []wire.Item) error {
+	rest, err := c.TryWrite(items)
+	if rest {
+		err = c.w.WriteRest()
 	}
-	bp := bufs.Get().(*[]byte)
+	return err
+}
+
+// TryWrite is Write without waiting: what the socket does not take now is
+// kept for WriteRest. An update alone goes out as the frame it was built
+// with, shared by every subscriber it is written to; anything else is
+// framed in a pooled buffer.
+func (c *conn) TryWrite(items []wire.Item) (rest bool, err error) {
+	if len(items) == 1 && items[0].Merged == 0 && items[0].WS != nil {
+		return c.w.TryWrite(items[0].WS, nil)
+	}
+	bp := socket.Buffer()
 	b := *bp
 	if cap(b) < wire.WSHeadroom {
 		b = make([]byte, 0, 2<<10)
 	}
 	b = wire.AppendLines(b[:wire.WSHeadroom], items)
-	err := c.w.writeFrame(wire.WSText(b))
-	if cap(b) <= maxPooled {
-		*bp = b
-		bufs.Put(bp)
-	}
-	return err
+	*bp = b
+	return c.w.TryWrite(wire.WSText(b), bp)
 }
+
+// WriteRest writes what TryWrite left.
+func (c *conn) WriteRest(context.Context) error { return c.w.WriteRest() }
 
 // Heartbeat pings and waits for the pong, on the heartbeat timer's own
 // goroutine, so writes go on meanwhile; a pong that does not come in time

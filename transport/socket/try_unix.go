@@ -1,6 +1,6 @@
 //go:build unix
 
-package ws
+package socket
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func rawConn(nc net.Conn) syscall.RawConn {
 
 // attempt writes as much of w.p as the socket takes now and leaves the
 // rest in w.p; it never waits.
-func (w *frameWriter) attempt(fd uintptr) bool {
+func (w *Writer) attempt(fd uintptr) bool {
 	for len(w.p) > 0 {
 		n, err := syscall.Write(int(fd), w.p)
 		if n > 0 {

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package ws
+package socket
 
 import (
 	"net"
@@ -11,4 +11,4 @@ import (
 // then waits under a deadline.
 func rawConn(net.Conn) syscall.RawConn { return nil }
 
-func (w *frameWriter) attempt(uintptr) bool { return true }
+func (w *Writer) attempt(uintptr) bool { return true }

@@ -1,6 +1,7 @@
-package ws
+package socket
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -40,7 +41,7 @@ func TestStalledClientCutWithinWriteTimeout(t *testing.T) {
 	for _, raw := range []bool{true, false} {
 		server, _ := tcpPair(t)
 		const timeout = 300 * time.Millisecond
-		w := newFrameWriter(server, timeout)
+		w := NewWriter(server, timeout)
 		if w.raw == nil {
 			t.Fatal("a loopback TCP connection has no raw conn: the non-blocking attempt is never made")
 		}
@@ -51,7 +52,7 @@ func TestStalledClientCutWithinWriteTimeout(t *testing.T) {
 		start := time.Now()
 		var err error
 		for err == nil && time.Since(start) < 10*time.Second {
-			err = w.writeFrame(frame)
+			err = w.Write(frame)
 		}
 		took := time.Since(start)
 		if err == nil {
@@ -68,9 +69,9 @@ func TestStalledClientCutWithinWriteTimeout(t *testing.T) {
 }
 
 // Every byte arrives, in order, whether it fits the send buffer or waits.
-func TestFrameWriterWritesWhole(t *testing.T) {
+func TestWriterWritesWhole(t *testing.T) {
 	server, client := tcpPair(t)
-	w := newFrameWriter(server, 5*time.Second)
+	w := NewWriter(server, 5*time.Second)
 	want := make([]byte, 8<<20)
 	for i := range want {
 		want[i] = byte(i * 7)
@@ -81,7 +82,7 @@ func TestFrameWriterWritesWhole(t *testing.T) {
 		got <- b
 	}()
 	for off := 0; off < len(want); off += 1 << 20 {
-		if err := w.writeFrame(want[off : off+1<<20]); err != nil {
+		if err := w.Write(want[off : off+1<<20]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,16 +91,16 @@ func TestFrameWriterWritesWhole(t *testing.T) {
 	}
 }
 
-// BenchmarkFrameWriter writes one 150-byte frame per op to a client that
+// BenchmarkWriter writes one 150-byte frame per op to a client that
 // reads everything: with the non-blocking attempt (raw) and with a
 // deadline set and cleared around every write, as before.
-func BenchmarkFrameWriter(b *testing.B) {
+func BenchmarkWriter(b *testing.B) {
 	for _, raw := range []bool{true, false} {
 		name := map[bool]string{true: "raw", false: "deadline"}[raw]
 		b.Run(name, func(b *testing.B) {
 			server, client := tcpPair(b)
 			go func() { _, _ = io.Copy(io.Discard, client) }()
-			w := newFrameWriter(server, 10*time.Second)
+			w := NewWriter(server, 10*time.Second)
 			if !raw {
 				w.raw = nil
 			}
@@ -107,10 +108,57 @@ func BenchmarkFrameWriter(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := w.writeFrame(frame); err != nil {
+				if err := w.Write(frame); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// TryWrite never waits: to a client that reads nothing it keeps what the
+// socket did not take, and reports it, at once. Whatever is written next
+// (a control frame through Write here) goes after that rest, so the
+// client reads every byte in order once it reads again; after WriteLast,
+// TryWrite refuses.
+func TestTryWriteKeepsTheRest(t *testing.T) {
+	server, client := tcpPair(t)
+	w := NewWriter(server, 5*time.Second)
+	if !w.CanTry() {
+		t.Fatal("a loopback TCP connection cannot be written without waiting")
+	}
+	var want []byte
+	start := time.Now()
+	rest := false
+	for i := 0; !rest; i++ {
+		bp := Buffer()
+		*bp = append(*bp, bytes.Repeat([]byte{byte(i)}, 64<<10)...)
+		want = append(want, *bp...)
+		var err error
+		if rest, err = w.TryWrite(*bp, bp); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) > 256<<20 {
+			t.Fatal("256 MiB written to a client that reads nothing, and no rest kept")
+		}
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("filling the socket took %v: TryWrite waited", took)
+	}
+	control := []byte("control")
+	want = append(want, control...)
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(client, int64(len(want))))
+		got <- b
+	}()
+	if err := w.WriteLast(control); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("read %d bytes, not the %d written in order", len(b), len(want))
+	}
+	if _, err := w.TryWrite([]byte("late"), nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("TryWrite after WriteLast: %v, want net.ErrClosed", err)
 	}
 }
