@@ -111,12 +111,16 @@ bench-hub:
 # bin/nats-server), then the hub micro-benchmark; rewrites docs/benchmarks.md (its
 # notes are kept). Takes about five minutes. Server profiles of each
 # scenario go to bin/bench-profiles/ (go tool pprof -top bin/tickerd FILE).
+# The servers run on CPU 0 and the bench on the others, so that neither
+# takes the other's cycles.
+BENCH_SERVER_CPUS ?= 0
 bench: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 	$(GO) test -run XXX -bench Fanout -benchmem ./transport/ > bin/bench-hub.txt || (cat bin/bench-hub.txt; exit 1)
+	$(GO) test -run XXX -bench 'PollBehind/ring/handler' ./transport/poll/ >> bin/bench-hub.txt || (cat bin/bench-hub.txt; exit 1)
 	cat bin/bench-hub.txt
-	bin/tickerd bench --spawn --nats-server bin/nats-server --scenarios standard --profile-dir bin/bench-profiles \
-	  --hub-bench bin/bench-hub.txt --markdown docs/benchmarks.md
+	bin/tickerd bench --spawn --server-cpus $(BENCH_SERVER_CPUS) --nats-server bin/nats-server --scenarios standard \
+	  --profile-dir bin/bench-profiles --hub-bench bin/bench-hub.txt --markdown docs/benchmarks.md
 
 # System packages and modules the tests need (Debian; run as root): real
 # nginx and HAProxy for the proxy tests, Chromium for the browser tests,

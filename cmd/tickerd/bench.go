@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -33,8 +32,10 @@ type benchFlags struct {
 	// ceilingCmd runs.
 	ceiling    bool
 	ceilingCmd []string
-	// rounds is how many times the ceiling comparison runs.
-	rounds int
+	// rounds is how many times the ceiling comparison runs; roundsSet
+	// says the flag was given.
+	rounds    int
+	roundsSet bool
 }
 
 func newBenchFlags(fs *flag.FlagSet) *benchFlags {
@@ -76,7 +77,7 @@ func newBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.StringVar(&f.hubBench, "hub-bench", "", "with --markdown: a file holding the hub micro-benchmark's output, to include")
 	fs.StringVar(&f.profileDir, "profile-dir", "", "with --scenarios: write each scenario's server CPU and heap profiles to this directory")
 	fs.StringVar(&f.o.ServerCPUs, "server-cpus", "", `with --spawn: run the spawned servers on these CPUs (a list as taskset takes it, "0") and the bench on the others`)
-	fs.IntVar(&f.rounds, "rounds", 1, "with --ceiling: how many times to run the pair, alternating which goes first; the report gives each round's ratio and their median")
+	fs.IntVar(&f.rounds, "rounds", 1, "with --ceiling: how many times to run the pair, alternating which goes first; the report gives each round's ratio and their median (with --scenarios: of the scenarios that compare, default 3)")
 	fs.BoolVar(&f.ceiling, "ceiling", false, "with --spawn and --transport ws: run the same bench against the ceiling server too (tickerd ceiling: a minimal pre-framed WebSocket writer, spawned), and report Tickerd's CPU per million deliveries as a multiple of its")
 	return f
 }
@@ -109,62 +110,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // runCeiling runs the bench against Tickerd and the ceiling server in
-// turn, --rounds times, starting with each in alternate rounds, and
-// reports each round's ratio and their median: on a shared, noisy machine
-// one pair says little, and whichever runs second finds the machine in
-// the state the first left it.
+// --rounds rounds (bench.CompareCeiling) and reports each round's ratio
+// and their median.
 func (f *benchFlags) runCeiling(ctx context.Context, stdout io.Writer) error {
-	co := f.o
-	co.Ceiling, co.ServerCommand, co.ServerArgs, co.NATSCommand = true, f.ceilingCmd, nil, nil
-	co.CPUProfile, co.MemProfile = "", ""
-	type round struct {
-		Tickerd *bench.Result `json:"tickerd"`
-		Ceiling *bench.Result `json:"ceiling"`
-		Ratio   float64       `json:"ratio"`
-	}
-	var rounds []round
-	var errs []error
-	for i := range f.rounds {
-		var r round
-		for j := range 2 {
-			var err error
-			if (i+j)%2 == 0 {
-				r.Tickerd, err = bench.Run(ctx, f.o)
-			} else if r.Ceiling, err = bench.Run(ctx, co); err != nil {
-				err = fmt.Errorf("the ceiling server: %w", err)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if r.Ceiling.CPUPerMillion > 0 {
-			r.Ratio = r.Tickerd.CPUPerMillion / r.Ceiling.CPUPerMillion
-		}
-		errs = append(errs, r.Tickerd.Err(), r.Ceiling.Err())
-		rounds = append(rounds, r)
-	}
-	ratios := make([]float64, len(rounds))
-	for i, r := range rounds {
-		ratios[i] = r.Ratio
-	}
-	slices.Sort(ratios)
-	median := ratios[len(ratios)/2]
-	if len(ratios)%2 == 0 {
-		median = (ratios[len(ratios)/2-1] + median) / 2
+	c, err := bench.CompareCeiling(ctx, f.o, f.ceilingCmd, f.rounds)
+	if err != nil {
+		return err
 	}
 	if f.json {
-		return errors.Join(encodeJSON(stdout, map[string]any{"rounds": rounds, "median_ratio": median}), errors.Join(errs...))
+		return errors.Join(encodeJSON(stdout, c), c.Err())
 	}
-	for _, r := range rounds {
+	var errs []error
+	for _, r := range c.Rounds {
 		errs = append(errs, r.Tickerd.WriteTable(stdout), r.Ceiling.WriteTable(stdout))
 	}
 	fmt.Fprintln(stdout)
-	for i, r := range rounds {
+	for i, r := range c.Rounds {
 		fmt.Fprintf(stdout, "round %d: Tickerd %.2f, ceiling %.2f server CPU s per million deliveries: %.2f×\n",
 			i+1, r.Tickerd.CPUPerMillion, r.Ceiling.CPUPerMillion, r.Ratio)
 	}
-	fmt.Fprintf(stdout, "Tickerd costs %.2f× the ceiling (median of %d rounds)\n", median, len(rounds))
-	return errors.Join(errs...)
+	fmt.Fprintf(stdout, "Tickerd costs %.2f× the ceiling (median of %d rounds)\n", c.MedianRatio, len(c.Rounds))
+	return errors.Join(append(errs, c.Err())...)
 }
 
 func encodeJSON(w io.Writer, v any) error {
@@ -199,18 +165,19 @@ func (f *benchFlags) settle(explicit map[string]bool, stderr io.Writer) error {
 	} else if explicit["cpu-profile"] || explicit["mem-profile"] {
 		return fmt.Errorf("%w: with --scenarios, profiles go to --profile-dir", errUsage)
 	}
-	if f.ceiling {
-		if !o.Spawn || o.Transport != bench.WebSocket || len(f.scenarios) > 0 {
-			return fmt.Errorf("%w: --ceiling goes with --spawn and --transport ws, without --scenarios", errUsage)
-		}
+	if f.ceiling && (!o.Spawn || o.Transport != bench.WebSocket || len(f.scenarios) > 0) {
+		return fmt.Errorf("%w: --ceiling goes with --spawn and --transport ws, without --scenarios", errUsage)
+	}
+	if o.Spawn && (f.ceiling || len(f.scenarios) > 0) {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find this binary to spawn the ceiling server: %w", err)
 		}
 		f.ceilingCmd = []string{exe, "ceiling"}
 	}
-	if f.rounds < 1 || f.rounds > 1 && !f.ceiling {
-		return fmt.Errorf("%w: --rounds is 1 or more, and goes with --ceiling", errUsage)
+	f.roundsSet = explicit["rounds"]
+	if f.rounds < 1 || f.roundsSet && !f.ceiling && len(f.scenarios) == 0 {
+		return fmt.Errorf("%w: --rounds is 1 or more, and goes with --ceiling or --scenarios", errUsage)
 	}
 	if f.scale <= 0 {
 		return fmt.Errorf("%w: --scale must be positive", errUsage)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tickerd/tickerd/internal/bench"
@@ -47,7 +48,7 @@ func (f *benchFlags) scenarioOptions(sc bench.Scenario) bench.Options {
 	o, b := sc.Options, f.o
 	o.Subscribers = max(1, int(float64(o.Subscribers)*f.scale))
 	o.URL, o.NATSURL, o.PublishToken, o.Stream = b.URL, b.NATSURL, b.PublishToken, b.Stream
-	o.Spawn, o.ServerCommand, o.ServerArgs = b.Spawn, b.ServerCommand, b.ServerArgs
+	o.Spawn, o.ServerCommand, o.ServerArgs, o.ServerCPUs = b.Spawn, b.ServerCommand, b.ServerArgs, b.ServerCPUs
 	if sc.OwnNATS {
 		o.NATSCommand = b.NATSCommand
 	}
@@ -60,12 +61,19 @@ func (f *benchFlags) scenarioOptions(sc bench.Scenario) bench.Options {
 	return o
 }
 
-// command is the `tickerd bench` command line that runs o alone.
-func (f *benchFlags) command(o bench.Options) string {
+// command is the `tickerd bench` command line that runs sc alone, with
+// its options o.
+func (f *benchFlags) command(sc bench.Scenario, o bench.Options) string {
 	a := []string{"tickerd", "bench"}
 	switch {
 	case o.Spawn:
 		a = append(a, "--spawn")
+		if o.ServerCPUs != "" {
+			a = append(a, "--server-cpus", o.ServerCPUs)
+		}
+		if sc.Ceiling > 0 {
+			a = append(a, "--ceiling", "--rounds", strconv.Itoa(f.scenarioRounds()))
+		}
 		if len(o.ServerArgs) > 0 {
 			a = append(a, "--server-args", fmt.Sprintf("%q", strings.Join(o.ServerArgs, " ")))
 		}
@@ -76,6 +84,15 @@ func (f *benchFlags) command(o bench.Options) string {
 		a = append(a, "--url", o.URL)
 	}
 	return strings.Join(append(a, o.Args()...), " ")
+}
+
+// scenarioRounds is how many rounds a scenario's comparison with the
+// ceiling server runs: --rounds when given, else bench.CeilingRounds.
+func (f *benchFlags) scenarioRounds() int {
+	if f.roundsSet {
+		return f.rounds
+	}
+	return bench.CeilingRounds
 }
 
 // runScenarios runs the scenarios one after the other, each against a
@@ -92,7 +109,7 @@ func (f *benchFlags) runScenarios(ctx context.Context, stdout, stderr io.Writer)
 		if err := bench.CheckLimits(sc.Options); err != nil {
 			return fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
-		runs[i] = bench.ScenarioRun{Scenario: sc, Command: f.command(sc.Options)}
+		runs[i] = bench.ScenarioRun{Scenario: sc, Command: f.command(sc, sc.Options)}
 	}
 	if f.profileDir != "" {
 		if err := os.MkdirAll(f.profileDir, 0o755); err != nil {
@@ -108,7 +125,17 @@ func (f *benchFlags) runScenarios(ctx context.Context, stdout, stderr io.Writer)
 			continue
 		}
 		fmt.Fprintf(stderr, "scenario %s: %s\n  %s\n", r.Scenario.Name, r.Scenario.Title, r.Command)
-		r.Result, r.Err = bench.Run(ctx, r.Scenario.Options)
+		if r.Scenario.Ceiling > 0 && r.Scenario.Options.Spawn {
+			r.Ceiling, r.Err = bench.CompareCeiling(ctx, r.Scenario.Options, f.ceilingCmd, f.scenarioRounds())
+			if r.Err == nil {
+				r.Result = r.Ceiling.Median().Tickerd
+				if err := r.Ceiling.Err(); err != nil {
+					failed = append(failed, fmt.Errorf("%s: %w", r.Scenario.Name, err))
+				}
+			}
+		} else {
+			r.Result, r.Err = bench.Run(ctx, r.Scenario.Options)
+		}
 		switch {
 		case r.Err != nil:
 			failed = append(failed, fmt.Errorf("%s: %w", r.Scenario.Name, r.Err))
@@ -143,6 +170,10 @@ func (f *benchFlags) runScenarios(ctx context.Context, stdout, stderr io.Writer)
 	return exitError(len(runs), errors.Join(failed...))
 }
 
+// microBenchCommands are what make bench runs for the --hub-bench file.
+const microBenchCommands = "go test -run XXX -bench Fanout -benchmem ./transport/\n" +
+	"go test -run XXX -bench 'PollBehind/ring/handler' ./transport/poll/"
+
 // writeMarkdown writes the report to f.markdown, keeping the notes of
 // the one it replaces and including the hub micro-benchmark's output.
 func (f *benchFlags) writeMarkdown(rep *bench.Report) error {
@@ -154,7 +185,7 @@ func (f *benchFlags) writeMarkdown(rep *bench.Report) error {
 		if err != nil {
 			return fmt.Errorf("--hub-bench: %w", err)
 		}
-		rep.HubBench, rep.HubCommand = string(b), "go test -run XXX -bench Fanout -benchmem ./transport/"
+		rep.HubBench, rep.HubCommand = string(b), microBenchCommands
 	}
 	var buf bytes.Buffer
 	if err := rep.WriteMarkdown(&buf); err != nil {

@@ -92,10 +92,10 @@ func TestBenchUsageErrors(t *testing.T) {
 func TestScenarioCommandsReproduce(t *testing.T) {
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	f := newBenchFlags(fs)
-	f.o.Spawn = true
+	f.o.Spawn, f.o.ServerCPUs = true, "0"
 	for _, sc := range bench.Standard() {
 		o := f.scenarioOptions(sc)
-		line := f.command(o)
+		line := f.command(sc, o)
 		args := strings.Fields(line)
 		if !slices.Equal(args[:3], []string{"tickerd", "bench", "--spawn"}) {
 			t.Fatalf("%s: %s", sc.Name, line)
@@ -107,6 +107,9 @@ func TestScenarioCommandsReproduce(t *testing.T) {
 		}
 		if got, want := g.o.Args(), sc.Options.Args(); !slices.Equal(got, want) {
 			t.Errorf("%s: %s gives %q, want %q", sc.Name, line, got, want)
+		}
+		if g.o.ServerCPUs != "0" || g.ceiling != (sc.Ceiling > 0) || sc.Ceiling > 0 && g.rounds != bench.CeilingRounds {
+			t.Errorf("%s: %s gives server CPUs %q, ceiling %v in %d rounds", sc.Name, line, g.o.ServerCPUs, g.ceiling, g.rounds)
 		}
 	}
 }

@@ -30,8 +30,9 @@ type Report struct {
 	Command string
 	// Runs are the scenarios run, in order.
 	Runs []ScenarioRun
-	// HubBench is the output of the hub's Go micro-benchmark, and
-	// HubCommand the command that printed it; empty when not run.
+	// HubBench is the output of the Go micro-benchmarks (the hub's
+	// fan-out, a poll answered from the ring), and HubCommand the
+	// commands that printed it; empty when not run.
 	HubBench, HubCommand string
 	// Notes is Markdown kept between the notes markers of the previous
 	// report (see KeptNotes): what a person wrote about the figures.
@@ -43,9 +44,13 @@ type ScenarioRun struct {
 	Scenario Scenario
 	// Command is the `tickerd bench` command line that runs it alone.
 	Command string
-	// Result is nil when the run failed; Err says why.
+	// Result is nil when the run failed; Err says why. With a
+	// comparison, it is Tickerd's result in the median round.
 	Result *Result
 	Err    error
+	// Ceiling is the comparison with the ceiling server the scenario asks
+	// for (Scenario.Ceiling); nil when it did not run.
+	Ceiling *Comparison
 }
 
 // Verdict says whether the run met its scenario's goal, and the figure
@@ -54,10 +59,18 @@ func (s ScenarioRun) Verdict() (met bool, figure string) {
 	if s.Result == nil {
 		return false, "did not run: " + oneLine(s.Err)
 	}
-	if s.Scenario.Check == nil {
-		return s.Result.Err() == nil, ""
+	met, figure = s.Result.Err() == nil, ""
+	if s.Scenario.Check != nil {
+		met, figure = s.Scenario.Check(s.Result)
 	}
-	return s.Scenario.Check(s.Result)
+	if s.Scenario.Ceiling > 0 {
+		if s.Ceiling == nil {
+			return false, figure + "; the ceiling server did not run (it needs --spawn)"
+		}
+		figure += fmt.Sprintf("; %.2f× the ceiling server's (median of %d rounds: %s)", s.Ceiling.MedianRatio, len(s.Ceiling.Rounds), s.Ceiling.ratios())
+		met = met && s.Ceiling.Err() == nil && s.Ceiling.MedianRatio <= s.Scenario.Ceiling
+	}
+	return met, figure
 }
 
 // The markers around the hand-written notes that a new report keeps.
@@ -118,6 +131,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	if hub := rep.hubVerdict(); hub != "" {
 		p("| hub micro-benchmark | 0 allocations per subscriber per delivery | %s |\n", hub)
 	}
+	if poll := rep.pollVerdict(); poll != "" {
+		p("| a long poll whose answer is in the ring (micro-benchmark) | ≤ 30 µs of server CPU per request | %s |\n", poll)
+	}
 
 	p("\n## Figures\n\n")
 	p("| scenario | connected | deliveries/s | expected/s | p50 ms | p90 ms | p99 ms | max ms | lost | out of order | msgs/poll | server RSS/conn | server Go/conn | server CPU (of 1 core) | CPU s per 1M deliveries, server / bench | CPU s server / bench / other |\n")
@@ -128,20 +144,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			p("| %s | did not run: %s |%s\n", r.Scenario.Name, oneLine(r.Err), strings.Repeat(" |", 14))
 			continue
 		}
-		t := res.Total
-		perPoll, cpu, perM, split := "-", "-", "-", "-"
-		if t.Polls > 0 {
-			perPoll = fmt.Sprintf("%.1f", t.MessagesPerPoll)
+		figureRow(p, r.Scenario.Name, res)
+		if r.Ceiling != nil {
+			figureRow(p, r.Scenario.Name+" (ceiling server, same round)", r.Ceiling.Median().Ceiling)
 		}
-		if res.Rate > 0 {
-			cpu = fmt.Sprintf("%.0f%%", 100*res.ServerCPUS/res.DurationS)
-			perM = fmt.Sprintf("%.2f / %.2f", res.CPUPerMillion, res.BenchCPUPerMillion)
-			split = fmt.Sprintf("%.1f / %.1f / %.1f", res.ServerCPUS, res.BenchCPUS, res.OtherCPUS)
-		}
-		p("| %s | %d / %d | %.0f | %.0f | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n",
-			r.Scenario.Name, t.Connected-t.Dropped, t.Subscribers, t.DeliveriesRate, t.ExpectedRate,
-			ms(t.Latency.P50), ms(t.Latency.P90), ms(t.Latency.P99), ms(t.Latency.Max),
-			t.Lost, t.OutOfOrder+t.Duplicates, perPoll, kib(res.PerConnection.RSS), kib(res.PerConnection.Go), cpu, perM, split)
 	}
 
 	p("\n## Commands\n\n")
@@ -169,7 +175,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	}
 
 	if rep.HubBench != "" {
-		p("\n## Hub micro-benchmark\n\n```\n%s\n```\n", strings.TrimSpace(rep.HubBench))
+		p("\n## Micro-benchmarks\n\n```\n%s\n```\n", strings.TrimSpace(rep.HubBench))
 	}
 	p("\n## Notes\n\n%s\n", notesBegin)
 	if rep.Notes != "" {
@@ -178,6 +184,43 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("%s\n", notesEnd)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// figureRow writes one row of the figures table.
+func figureRow(p func(string, ...any), name string, res *Result) {
+	t := res.Total
+	perPoll, cpu, perM, split := "-", "-", "-", "-"
+	if t.Polls > 0 {
+		perPoll = fmt.Sprintf("%.1f", t.MessagesPerPoll)
+	}
+	if res.Rate > 0 {
+		cpu = fmt.Sprintf("%.0f%%", 100*res.ServerCPUS/res.DurationS)
+		perM = fmt.Sprintf("%.2f / %.2f", res.CPUPerMillion, res.BenchCPUPerMillion)
+		split = fmt.Sprintf("%.1f / %.1f / %.1f", res.ServerCPUS, res.BenchCPUS, res.OtherCPUS)
+	}
+	p("| %s | %d / %d | %.0f | %.0f | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n",
+		name, t.Connected-t.Dropped, t.Subscribers, t.DeliveriesRate, t.ExpectedRate,
+		ms(t.Latency.P50), ms(t.Latency.P90), ms(t.Latency.P99), ms(t.Latency.Max),
+		t.Lost, t.OutOfOrder+t.Duplicates, perPoll, kib(res.PerConnection.RSS), kib(res.PerConnection.Go), cpu, perM, split)
+}
+
+// pollLine is the result line of BenchmarkPollBehind for the handler as
+// served, called directly.
+var pollLine = regexp.MustCompile(`^BenchmarkPollBehind/ring/handler\S*\s+\d+\s+.*?([\d.]+) cpu-µs/op`)
+
+// pollVerdict reads the server CPU of a poll answered from the ring.
+func (rep *Report) pollVerdict() string {
+	if rep.HubBench == "" {
+		return ""
+	}
+	sc := bufio.NewScanner(strings.NewReader(rep.HubBench))
+	for sc.Scan() {
+		if m := pollLine.FindStringSubmatch(sc.Text()); m != nil {
+			us, _ := strconv.ParseFloat(m[1], 64)
+			return fmt.Sprintf("%.1f µs | %s", us, yesNo(us <= 30))
+		}
+	}
+	return ""
 }
 
 // hubLine is one result line of BenchmarkFanout.

@@ -111,8 +111,8 @@ type Options struct {
 	// then what it pays to follow the stream and serve, NATS's (storing,
 	// acknowledging, sending to the follower) apart in NATSCPUS.
 	NATSCommand []string
-	// ServerCPUs, with Spawn, pins the spawned servers (gateway, ceiling,
-	// NATS) to these CPUs, a list as taskset(1) takes it ("0", "0-1,3"),
+	// ServerCPUs, with Spawn, pins the spawned server (the gateway, or the
+	// ceiling server; not a NATS of its own) to these CPUs, a list as taskset(1) takes it ("0", "0-1,3"),
 	// and the bench to the others, so that neither takes the other's
 	// cycles: how the figures in docs/benchmarks.md are made on a 2-core
 	// machine. Empty pins nothing.

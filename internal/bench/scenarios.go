@@ -21,13 +21,23 @@ type Scenario struct {
 	// one to run (Options.NATSCommand), so that the server's CPU is the
 	// gateway's alone.
 	OwnNATS bool
+	// Ceiling, when above 0, compares the run with the ceiling server
+	// (CompareCeiling, in CeilingRounds rounds) and holds Tickerd to at
+	// most this multiple of the ceiling's CPU per million deliveries.
+	Ceiling float64
 	// Check tells whether a result meets the goal, and the figure that
 	// decides it.
 	Check func(*Result) (met bool, figure string) `json:"-"`
 }
 
-// Standard is issue 5's standard scenarios: idle connections for memory,
-// then fan-out on each transport for throughput and latency.
+// CeilingRounds is how many rounds a scenario's comparison with the
+// ceiling server runs.
+const CeilingRounds = 3
+
+// Standard is the standard scenarios: idle connections for memory, then
+// fan-out on each transport for throughput and latency (issue 5), and
+// the cost of a delivery against the ceiling server and under overload
+// (issue 11).
 func Standard() []Scenario {
 	const kb = 1024
 	live := func(n int, tr string, topics int, rate float64) Options {
@@ -45,13 +55,17 @@ func Standard() []Scenario {
 	// order).
 	firehose := live(10, WebSocket, 1000, 20000)
 	firehose.Interest = One
+	fanout := live(5000, WebSocket, 1, 10)
+	fanout.Interest, fanout.Warmup, fanout.Duration, fanout.Drain, fanout.Settle = One, 2*time.Second, 10*time.Second, 5*time.Second, time.Second
 	return []Scenario{
-		{Name: "idle-ws", Title: "15,000 idle WebSocket connections", Goal: "server memory ≤ 16 KiB per connection",
-			Options: idle(15000, WebSocket), Check: memoryGoal(16 * kb)},
+		{Name: "idle-ws", Title: "15,000 idle WebSocket connections", Goal: "server memory ≤ 11 KiB per connection",
+			Options: idle(15000, WebSocket), Check: memoryGoal(11 * kb)},
 		{Name: "idle-sse", Title: "15,000 idle SSE connections", Goal: "server memory ≤ 12 KiB per connection",
 			Options: idle(15000, SSE), Check: memoryGoal(12 * kb)},
-		{Name: "ws-one", Title: "10,000 WS subscribers, one topic, 50 msgs/s", Goal: "all 500,000 deliveries/s sustained, p99 ≤ 50 ms, 0 lost",
-			Options: live(10000, WebSocket, 1, 50), Check: throughputGoal(50)},
+		{Name: "ws-fanout", Title: "5,000 WS subscribers, one topic, 10 msgs/s, against the ceiling server", Goal: "≤ 7.2 server CPU s per 1M deliveries and ≤ 1.18× the ceiling's (≥ 85% of it), 0 lost",
+			Options: fanout, Ceiling: 1.18, Check: costGoal(7.2)},
+		{Name: "ws-one", Title: "10,000 WS subscribers, one topic, 50 msgs/s (overload: one core)", Goal: "all 500,000 deliveries/s sustained, 0 lost, ≤ 3 server CPU s per 1M deliveries; p99 ≤ 50 ms",
+			Options: live(10000, WebSocket, 1, 50), Check: throughputGoal(50, 3)},
 		{Name: "ws-spread", Title: "10,000 WS subscribers over 1,000 topics, 2,000 msgs/s in all", Goal: "p99 ≤ 20 ms, 0 lost",
 			Options: live(10000, WebSocket, 1000, 2000), Check: latencyGoal(20)},
 		{Name: "sse-one", Title: "5,000 SSE subscribers, one topic, 50 msgs/s", Goal: "p99 ≤ 50 ms, 0 lost",
@@ -95,15 +109,28 @@ func latencyGoal(p99 float64) func(*Result) (bool, string) {
 }
 
 // throughputGoal wants every subscriber to get every update at the
-// rate asked for (within 1%: the window's edges), and a p99 latency.
-func throughputGoal(p99 float64) func(*Result) (bool, string) {
+// rate asked for (within 1%: the window's edges), at most perMillion
+// server CPU seconds per million deliveries, and a p99 latency.
+func throughputGoal(p99, perMillion float64) func(*Result) (bool, string) {
 	return func(r *Result) (bool, string) {
-		fig := fmt.Sprintf("%.0f deliveries/s, p99 %s ms", r.Total.DeliveriesRate, ms(r.Total.Latency.P99))
+		fig := fmt.Sprintf("%.0f deliveries/s, %.2f server CPU s per 1M, p99 %s ms", r.Total.DeliveriesRate, r.CPUPerMillion, ms(r.Total.Latency.P99))
 		if ok, why := clean(r); !ok {
 			return false, fig + "; " + why
 		}
 		want := float64(r.Subscribers) * r.Rate
-		return r.Total.DeliveriesRate >= 0.99*want && r.Total.Latency.P99 <= p99, fig
+		return r.Total.DeliveriesRate >= 0.99*want && r.CPUPerMillion <= perMillion && r.Total.Latency.P99 <= p99, fig
+	}
+}
+
+// costGoal wants at most perMillion server CPU seconds per million
+// deliveries, nothing lost.
+func costGoal(perMillion float64) func(*Result) (bool, string) {
+	return func(r *Result) (bool, string) {
+		fig := fmt.Sprintf("%.2f server CPU s per 1M deliveries (the bench's own %.2f)", r.CPUPerMillion, r.BenchCPUPerMillion)
+		if ok, why := clean(r); !ok {
+			return false, fig + "; " + why
+		}
+		return r.CPUPerMillion <= perMillion, fig
 	}
 }
 
