@@ -95,20 +95,26 @@ func (w *Writer) WriteRest() error {
 
 // Write writes p whole after any rest, waiting for the client at most the
 // write timeout: for what the Writer's owner must send between messages,
-// such as a WebSocket control frame. It refuses nothing after WriteLast
-// but writes nothing either.
+// such as a WebSocket control frame. After WriteLast it writes nothing
+// and returns net.ErrClosed.
 func (w *Writer) Write(p []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.last {
+		return net.ErrClosed
+	}
 	return w.write(p)
 }
 
 // WriteLast is Write for the last thing the connection carries (a close
-// frame, the end of a stream): TryWrite refuses anything after it with
+// frame, the end of a stream): every write after it is refused with
 // net.ErrClosed.
 func (w *Writer) WriteLast(p []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.last {
+		return net.ErrClosed
+	}
 	err := w.write(p)
 	w.last = true
 	return err
