@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// rawConn is nil where writes without blocking are not built: every write
+// Raw is nil where writes without blocking are not built: every write
 // then waits under a deadline.
-func rawConn(net.Conn) syscall.RawConn { return nil }
+func Raw(net.Conn) syscall.RawConn { return nil }
 
 func (w *Writer) attempt(uintptr) bool { return true }

@@ -8,9 +8,10 @@ import (
 	"syscall"
 )
 
-// rawConn is nc's file descriptor for writes that must not block, or nil
-// when nc has none of its own (TLS, for one, must go through its Write).
-func rawConn(nc net.Conn) syscall.RawConn {
+// Raw is nc's socket, for writes that must not block and for readiness,
+// or nil when nc has none of its own (TLS, for one, must go through its
+// Write and Read).
+func Raw(nc net.Conn) syscall.RawConn {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nil

@@ -49,7 +49,7 @@ type Writer struct {
 // client waits at most timeout.
 func NewWriter(nc net.Conn, timeout time.Duration) *Writer {
 	w := &Writer{nc: nc, timeout: timeout}
-	w.raw = rawConn(nc)
+	w.raw = Raw(nc)
 	if w.raw != nil {
 		w.try = w.attempt
 	}

@@ -19,8 +19,13 @@ type sizedHijacker struct {
 	http.ResponseWriter
 	read         int
 	writeTimeout time.Duration
-	conn         net.Conn       // once hijacked
-	w            *socket.Writer // once hijacked
+	conn         net.Conn      // once hijacked
+	br           *bufio.Reader // once hijacked: the connection's read buffer
+	// early: the client sent bytes ahead of the response. The library
+	// moves them from br into a reader in front of the socket, where the
+	// poller cannot see them, so they are read before any wait.
+	early bool
+	w     *socket.Writer // once hijacked
 }
 
 // controlBuffer holds any control frame a server sends: a 2-byte header
@@ -39,8 +44,10 @@ func (h *sizedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.conn = c
 	h.w = socket.NewWriter(c, h.writeTimeout)
 	r := brw.Reader
-	if r.Buffered() == 0 {
+	h.early = r.Buffered() > 0
+	if !h.early {
 		r = bufio.NewReaderSize(c, h.read)
 	}
+	h.br = r
 	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(frameWriter{h.w}, controlBuffer)), nil
 }

@@ -122,10 +122,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	hj := &sizedHijacker{ResponseWriter: w, read: h.opts.ReadBuffer, writeTimeout: h.opts.WriteTimeout}
+	// A pong the library reads (one that came amid a message) counts as
+	// one the reader takes itself.
+	pongs := make(chan struct{}, 1)
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
 		CompressionMode:    websocket.CompressionDisabled,
+		OnPongReceived:     func(context.Context, []byte) { signal(pongs) },
 	})
 	if err != nil {
 		return // Accept has answered the request
@@ -140,7 +144,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// commands, and ends with the reader. It does not derive from the
 	// request's, which would keep the request's context alive with it.
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &conn{c: c, nc: hj.conn, w: hj.w, pingTimeout: h.opts.Heartbeat}
+	wc := &conn{c: c, nc: hj.conn, w: hj.w, pingTimeout: h.opts.Heartbeat, pongs: pongs}
+	wc.r = newReader(ctx, cancel, wc, h.opts.limiter(), hj.br, socket.Raw(hj.conn))
+	wc.r.early = hj.early
 	var tc transport.Conn = wc
 	if !hj.w.CanTry() {
 		// Its every write may wait (TLS): the hub gives it a writer of
@@ -154,47 +160,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Hello:     true,
 		MaxFrame:  int(h.opts.MaxFrame),
 	}, req, reqErr)
-	go read(ctx, cancel, wc, s, h.opts.limiter())
+	wc.r.begin(s)
 }
 
 // errBinary answers a binary message: commands are text.
 var errBinary = wire.ErrBadRequest.With("commands are JSON text messages")
-
-// read carries out commands, at most as fast as lim allows, until the
-// connection fails or the session ends. It stops reading once the session
-// has ended (a failure of the server's, or a client that sent more than it
-// read and overflowed its queue with answers): what the client sends then
-// stays in the socket, so it costs nothing, while the writer tells it the
-// reason and closes the connection. A client that breaks the WebSocket
-// protocol is closed with 1002.
-func read(ctx context.Context, cancel context.CancelFunc, wc *conn, s *transport.Session, lim *rate.Limiter) {
-	defer func() {
-		s.Close()
-		cancel()
-	}()
-	c := wc.c
-	var throttled time.Time // since when every command had to wait for the rate
-	for {
-		if lim != nil && !pace(lim, s, &throttled) {
-			return
-		}
-		typ, data, err := c.Read(context.WithoutCancel(ctx))
-		if err != nil {
-			if brokeProtocol(err) {
-				wc.closeProtocol(err)
-			}
-			return
-		}
-		if typ != websocket.MessageText {
-			s.Refuse(errBinary)
-		} else {
-			s.Command(ctx, data)
-		}
-		if s.Err() != nil {
-			return
-		}
-	}
-}
 
 // maxThrottled is how long a client may be held back by its command rate
 // on every command before its session ends as a slow consumer.
@@ -228,9 +198,11 @@ func pace(lim *rate.Limiter, s *transport.Session, throttled *time.Time) bool {
 // conn frames a session's messages onto a WebSocket.
 type conn struct {
 	c           *websocket.Conn
-	nc          net.Conn       // under c, for read deadlines
+	nc          net.Conn       // under c
 	w           *socket.Writer // every frame the server sends
+	r           *reader        // what the client sends
 	pingTimeout time.Duration
+	pongs       chan struct{} // a pong came
 }
 
 // Write sends the items as one WebSocket text message, one per line,
@@ -266,15 +238,52 @@ func (c *conn) WriteRest(context.Context) error { return c.w.WriteRest() }
 
 // Heartbeat pings and waits for the pong, on the heartbeat timer's own
 // goroutine, so writes go on meanwhile; a pong that does not come in time
-// closes the connection, which ends the reader and so the session.
+// closes the connection. Any pong counts: one the client sent unasked
+// shows the path alive as well.
 func (c *conn) Heartbeat(ctx context.Context) error {
-	pctx, cancel := context.WithTimeout(ctx, c.pingTimeout)
-	defer cancel()
-	err := c.c.Ping(pctx)
-	if err != nil {
-		c.c.CloseNow()
+	select {
+	case <-c.pongs: // one that came late for the last ping
+	default:
 	}
-	return err
+	if err := c.w.Write(pingFrame); err != nil {
+		c.shut()
+		return err
+	}
+	t := time.NewTimer(c.pingTimeout)
+	defer t.Stop()
+	select {
+	case <-c.pongs:
+		return nil
+	case <-t.C:
+		c.shut()
+		return errNoPong
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pingFrame is the server's ping: final, no payload.
+var pingFrame = []byte{0x89, 0}
+
+// errNoPong is a heartbeat whose pong did not come in time.
+var errNoPong = errors.New("no pong within the heartbeat")
+
+// ponged tells the heartbeat a pong came.
+func (c *conn) ponged() { signal(c.pongs) }
+
+// signal sends on ch without waiting: one pending signal is enough.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// shut closes the connection at once and ends its reader, which a
+// connection waiting in the poller would not tell.
+func (c *conn) shut() {
+	c.c.CloseNow()
+	c.r.close()
 }
 
 // brokeProtocol reports whether a read failed because the client broke
@@ -289,34 +298,48 @@ func brokeProtocol(err error) bool {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// closeWait bounds how long a close we start, for a breach or a slow
-// consumer, waits for the client's close frame: the client is already
-// misbehaving, and the library would read and drop its data meanwhile.
+// closeWait bounds how long a close we start waits for the client's
+// close frame: a client that reads answers within it, and one that does
+// not, or misbehaves, is not waited for longer.
 const closeWait = time.Second
 
-// closeProtocol closes with 1002 and the breach. The close frame goes out
-// at once; the client's answer is awaited for closeWait at most.
+// closeProtocol fails the connection for a breach the library found but
+// did not answer (an unmasked client frame): a close frame with 1002 and
+// the breach, then the connection closes. Where the library has sent its
+// close frame already, nothing more is sent.
 func (c *conn) closeProtocol(breach error) {
-	_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
 	code, text := wire.ProtocolClose(breach)
-	c.c.Close(websocket.StatusCode(code), text)
+	_ = c.w.WriteLast(closeFrame(code, text))
+	c.shut()
 }
 
 // End closes with the code the error table gives the reason, which tells
-// the client what to do next; a connection that failed or whose client
-// went is just closed.
+// the client what to do next, and waits at most closeWait for the
+// client's close frame (the reader reads it, and the library closes the
+// connection); a connection that failed or whose client went is just
+// closed.
 func (c *conn) End(reason error) {
-	if reason == nil {
-		c.c.CloseNow()
-		return
+	if reason != nil {
+		code, text := wire.CloseFor(reason)
+		if c.w.WriteLast(closeFrame(code, text)) == nil {
+			t := time.NewTimer(closeWait)
+			select {
+			case <-c.r.finished:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
-	code, text := wire.CloseFor(reason)
-	if errors.Is(reason, wire.ErrSlowConsumer) {
-		// Its client may not read, or send faster than it is served:
-		// waiting for its close, the library reads and drops whatever it
-		// sends, at any speed, for up to 5 s. A client that reads answers
-		// within closeWait.
-		_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	c.shut()
+}
+
+// closeFrame is a server's close frame: final, unmasked, the code and as
+// much of the reason as fits a control frame.
+func closeFrame(code wire.CloseCode, reason string) []byte {
+	const maxReason = 125 - 2
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
 	}
-	c.c.Close(websocket.StatusCode(code), text)
+	b := append(make([]byte, 0, 4+len(reason)), opClose, byte(2+len(reason)), byte(code>>8), byte(code))
+	return append(b, reason...)
 }
