@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -31,31 +33,7 @@ func TestBrowserTabsShareOneConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			browserCtx := browser(t)
-			var tabs []context.Context
-			var closeFirst context.CancelFunc
-			for i := range 10 {
-				tab, cancel := chromedp.NewContext(browserCtx)
-				t.Cleanup(cancel)
-				if i == 0 {
-					closeFirst = cancel
-				}
-				// A tab the browser cannot serve would hang its navigation.
-				nav := make(chan error, 1)
-				go func() { nav <- chromedp.Do(tab, chromedp.Navigate(h.url()+"/__test.html?nows=1"+tc.query)) }()
-				select {
-				case err := <-nav:
-					if err != nil {
-						t.Fatalf("tab %d: %v", i, err)
-					}
-				case <-time.After(20 * time.Second):
-					t.Fatalf("tab %d did not load in 20 s", i)
-				}
-				await(t, tab, fmt.Sprintf("tab %d open", i), func(s state) bool {
-					return len(s.Statuses) > 0 && strings.HasPrefix(s.Statuses[len(s.Statuses)-1], "open/")
-				})
-				tabs = append(tabs, tab)
-			}
+			tabs, cancels := openTabs(t, browser(t), h, 10, tc.query)
 			has, err := chromedp.Run(tabs[0], chromedp.Evaluate[[]bool](`[!!navigator.locks, !!window.BroadcastChannel]`))
 			if err != nil {
 				t.Fatal(err)
@@ -77,7 +55,7 @@ func TestBrowserTabsShareOneConnection(t *testing.T) {
 			// The first tab leads (it asked for the lock first; it was
 			// alone when its lease began): it goes, and events come at
 			// once, before another tab has taken over.
-			closeFirst()
+			cancels[0]()
 			closed := time.Now()
 			h.publish(20)
 			for _, tab := range tabs[1:] {
@@ -91,6 +69,111 @@ func TestBrowserTabsShareOneConnection(t *testing.T) {
 			t.Logf("all nine tabs had the 20 events %v after the leader closed; %d SSE requests in all", took.Round(time.Millisecond), n)
 			if n != 2 {
 				t.Fatalf("%d SSE requests in all, want 2: the first leader's and its successor's", n)
+			}
+		})
+	}
+}
+
+// openTabs opens n tabs of the test page with query and waits until each
+// is open.
+func openTabs(t *testing.T, browserCtx context.Context, h *harness, n int, query string) ([]context.Context, []context.CancelFunc) {
+	t.Helper()
+	var tabs []context.Context
+	var cancels []context.CancelFunc
+	for i := range n {
+		tab, cancel := chromedp.NewContext(browserCtx)
+		t.Cleanup(cancel)
+		// A tab the browser cannot serve would hang its navigation.
+		nav := make(chan error, 1)
+		go func() { nav <- chromedp.Do(tab, chromedp.Navigate(h.url()+"/__test.html?nows=1"+query)) }()
+		select {
+		case err := <-nav:
+			if err != nil {
+				t.Fatalf("tab %d: %v", i, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("tab %d did not load in 20 s", i)
+		}
+		await(t, tab, fmt.Sprintf("tab %d open", i), func(s state) bool {
+			return len(s.Statuses) > 0 && strings.HasPrefix(s.Statuses[len(s.Statuses)-1], "open/")
+		})
+		tabs, cancels = append(tabs, tab), append(cancels, cancel)
+	}
+	return tabs, cancels
+}
+
+// lifecycle freezes a tab (as Chrome freezes a background tab: no timer,
+// no event runs) or wakes it.
+func lifecycle(t *testing.T, tab context.Context, st page.SetWebLifecycleStateState) {
+	t.Helper()
+	err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: st})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Without Web Locks, the leader holds a lease. A leader tab that stops
+// running without a word (frozen, as a throttled or frozen background tab
+// or a hung one) loses it: a follower takes the lead within the lease and
+// a beat, resumes from its cursor, and the followers miss nothing of what
+// was published meanwhile. When the old leader runs again it hears the new
+// one and steps down within a beat, closing its stream; it too has every
+// event once, in order, though its own stream and the new leader both
+// gave it some.
+func TestBrowserTabsLeaseTakesOverFromFrozenLeader(t *testing.T) {
+	const lease = 3 * time.Second // ticker.js's LEASE
+	for _, tc := range []struct{ name, query string }{
+		{"over BroadcastChannel", "&nolocks=1"},
+		{"over localStorage", "&nolocks=1&nobc=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			tabs, _ := openTabs(t, browser(t), h, 4, tc.query)
+			h.publish(5)
+			for _, tab := range tabs {
+				checkEvents(t, await(t, tab, "event 4", func(s state) bool { return len(s.Events) >= 5 }), 4)
+			}
+			lifecycle(t, tabs[0], page.SetWebLifecycleStateStateFrozen)
+			frozen := time.Now()
+			h.publish(5)
+			for _, tab := range tabs[1:] {
+				checkEvents(t, await(t, tab, "event 9", func(s state) bool { return len(s.Events) >= 10 }), 9)
+			}
+			took := time.Since(frozen)
+			if n := h.hits["/v1/sse"].Load(); n != 2 {
+				t.Fatalf("%d SSE requests after the takeover, want 2: the frozen leader's and one successor's", n)
+			}
+			if took > lease+2*time.Second {
+				t.Fatalf("the followers had the events %v after the leader froze, want within the lease (%v) and a beat", took, lease)
+			}
+			lifecycle(t, tabs[0], page.SetWebLifecycleStateStateActive)
+			woke := time.Now()
+			for {
+				down, err := chromedp.Run(tabs[0], chromedp.Evaluate[bool](`!__c._lead && !__c._conn`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if down {
+					break
+				}
+				if time.Since(woke) > 3*time.Second {
+					t.Fatal("the old leader still leads or holds its stream 3 s after it woke")
+				}
+				time.Sleep(20 * time.Millisecond) // the page's state is read by polling
+			}
+			stepped := time.Since(woke)
+			h.publish(5)
+			for _, tab := range tabs {
+				checkEvents(t, await(t, tab, "event 14", func(s state) bool { return len(s.Events) >= 15 }), 14)
+			}
+			n := h.hits["/v1/sse"].Load()
+			t.Logf("followers had the events %v after the leader froze; the old leader stepped down %v after it woke; %d SSE requests",
+				took.Round(time.Millisecond), stepped.Round(time.Millisecond), n)
+			if n != 2 {
+				t.Fatalf("%d SSE requests in all, want 2", n)
 			}
 		})
 	}
