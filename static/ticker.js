@@ -408,31 +408,19 @@
 
   // ---- Tabs of one origin share one connection ----
   //
-  // Clients of one server URL without a token elect a leader tab. It
-  // connects with every tab's patterns and posts what it gets to the
-  // others; a follower posts its patterns and mirrors the leader's status
-  // and cursor. The channel is a BroadcastChannel, else localStorage's
-  // storage events (older browsers); with neither, each tab connects.
-  // The leader holds the Web Lock "tickerd <url>" where there are locks
-  // (secure pages of current browsers): the browser hands it on the moment
-  // a tab goes, crashed or not, and no timer decides. Elsewhere it holds a
-  // lease: a follower that has heard nothing from the leader for LEASE
-  // takes the lead. The leader posts at least once a second, and each of
-  // its posts carries its term (when it took the lead) and its tab; a
-  // newer term, or on a tie the lower tab, wins, and a leader that hears
-  // a better one steps down at once: so a leader whose timers a hidden
-  // tab throttles yields the moment another has taken over. A leader
-  // that goes says "bye", and the lowest tab takes over without waiting
-  // out the lease. The new leader connects from its own cursor: it saw
-  // every update the leader posted; the few a double lead may replay to
-  // a follower are dropped (_seen). Followers answer each beat with their
-  // patterns, and the leader drops those of a tab silent for three beats:
-  // counted in beats, not time, so a throttled leader drops no live tab.
-  //
-  // No SharedWorker: its script must be same-origin with the page, and
-  // this one is embedded from the gateway's origin into other sites';
-  // a blob: or data: worker has an opaque origin, which the gateway's
-  // origin allowlist and credentials cannot serve.
+  // Clients of one URL without a token elect a leader tab, which connects
+  // with every tab's patterns and posts what it gets on a BroadcastChannel
+  // (else as localStorage events); followers post their patterns and
+  // mirror its status and cursor. The leader holds a Web Lock where there
+  // are locks (handed on at once when its tab goes, even crashed), else a
+  // lease: a follower that hears nothing from it for LEASE takes the lead.
+  // A leader's posts carry its term (claim time) and tab: the newer term,
+  // on a tie the lower tab, wins, and the other steps down on hearing it
+  // (a throttled tab too). A leader that goes names its successor. The new
+  // leader resumes from its cursor; _seen drops what a double lead
+  // replays. The leader beats every second, followers answer with their
+  // patterns, and it drops a tab silent for three beats (beats, not time:
+  // a throttled leader drops no live tab). No SharedWorker: see README.
 
   var LEASE = 3000; // ms without a word from the leader before a follower takes the lead
 
@@ -443,7 +431,7 @@
     this._seen = [];   // "topic cursor" of the last updates given
     this._held = [];
     this._g = 0;       // the leader's term
-    if (o.token || this.options.getToken || o.share === false || !window.addEventListener) { return; }
+    if (o.token || this.options.getToken || o.share === false) { return; }
     this._tab = String(Math.random()).slice(2);
     key = this._key = "tickerd " + this.url + (this.options.maxRate ? " " + this.options.maxRate : ""); // a rate is per connection
     if (window.BroadcastChannel) {
@@ -453,15 +441,15 @@
       // Each message a new value (a nonce), removed at once. Storage can
       // throw (Safari's private mode, a blocked iframe): then no sharing.
       key += " msg";
+      on = function (e) {
+        if (e.key === key && e.newValue) { self._hear((parse(e.newValue) || {}).m || {}); }
+      };
       try {
         ls = window.localStorage;
         ls.setItem(key, "");
         ls.removeItem(key);
+        window.addEventListener("storage", on, false);
       } catch (e) { return; }
-      on = function (e) {
-        if (e.key === key && e.newValue) { self._hear((parse(e.newValue) || {}).m || {}); }
-      };
-      window.addEventListener("storage", on, false);
       this._bc = {
         postMessage: function (m) {
           ls.setItem(key, JSON.stringify({ n: self._tab + " " + ++n, m: m }));
