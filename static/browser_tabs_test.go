@@ -115,14 +115,15 @@ func lifecycle(t *testing.T, tab context.Context, st page.SetWebLifecycleStateSt
 	}
 }
 
-// Without Web Locks, the leader holds a lease. A leader tab that stops
-// running without a word (frozen, as a throttled or frozen background tab
-// or a hung one) loses it: a follower takes the lead within the lease and
-// a beat, resumes from its cursor, and the followers miss nothing of what
-// was published meanwhile. When the old leader runs again it hears the new
-// one and steps down within a beat, closing its stream; it too has every
-// event once, in order, though its own stream and the new leader both
-// gave it some.
+// Without Web Locks, the leader holds a lease. A leader tab whose timers
+// and stream stop without a word (frozen: no timer runs, its stream's
+// events wait) loses it: a follower takes the lead within the lease and a
+// beat, resumes from its cursor, and the followers miss nothing of what
+// was published meanwhile. The old leader steps down on hearing the new
+// one (Chromium delivers channel messages even to a frozen tab, so it may
+// do so before it wakes), closing its stream; it too has every event
+// once, in order, though its own stream and the new leader both had some
+// for it.
 func TestBrowserTabsLeaseTakesOverFromFrozenLeader(t *testing.T) {
 	const lease = 3 * time.Second // ticker.js's LEASE
 	for _, tc := range []struct{ name, query string }{
@@ -170,11 +171,56 @@ func TestBrowserTabsLeaseTakesOverFromFrozenLeader(t *testing.T) {
 				checkEvents(t, await(t, tab, "event 14", func(s state) bool { return len(s.Events) >= 15 }), 14)
 			}
 			n := h.hits["/v1/sse"].Load()
-			t.Logf("followers had the events %v after the leader froze; the old leader stepped down %v after it woke; %d SSE requests",
+			t.Logf("followers had the events %v after the leader froze; the old leader was down %v after it woke; %d SSE requests",
 				took.Round(time.Millisecond), stepped.Round(time.Millisecond), n)
 			if n != 2 {
 				t.Fatalf("%d SSE requests in all, want 2", n)
 			}
 		})
 	}
+}
+
+// A follower tab that falls silent (it answers no beat) has its
+// patterns dropped by the leader after three beats, and the leader's
+// connection carries its own topics only. The same code prunes with and
+// without Web Locks; this runs with them, the browser's default here.
+func TestBrowserTabsLeaderDropsSilentTab(t *testing.T) {
+	h := newHarness(t)
+	tabs, _ := openTabs(t, browser(t), h, 2, "")
+	topics := func() string {
+		s, err := chromedp.Run(tabs[0], chromedp.Evaluate[string](`__c._conn ? __c._conn.topics.join() : ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	awaitTopics := func(want string, within time.Duration) time.Duration {
+		start := time.Now()
+		for topics() != want {
+			if time.Since(start) > within {
+				t.Fatalf("the leader's connection has %q after %v, want %q", topics(), within, want)
+			}
+			time.Sleep(20 * time.Millisecond) // the page's state is read by polling
+		}
+		return time.Since(start)
+	}
+	if _, err := chromedp.Run(tabs[1], chromedp.Evaluate[any](`__c.subscribe(["ev.b"], function () {}), 0`)); err != nil {
+		t.Fatal(err)
+	}
+	awaitTopics("ev.a,ev.b", 5*time.Second)
+	// The tab stops hearing the channel, as if its script had stopped:
+	// no pagehide, no word. (Chromium still delivers channel messages to
+	// a tab it freezes, and Page.crash on a tab stalled the DevTools
+	// session here.)
+	if _, err := chromedp.Run(tabs[1], chromedp.Evaluate[any](`__c._bc.onmessage = null, __c._clear("tick"), 0`)); err != nil {
+		t.Fatal(err)
+	}
+	took := awaitTopics("ev.a", 10*time.Second)
+	t.Logf("the silent tab's topic was dropped %v after it fell silent", took.Round(time.Millisecond))
+	// Three beats of a second, and a fourth that finds it silent.
+	if took < 2*time.Second || took > 6*time.Second {
+		t.Fatalf("the silent tab's topic was dropped after %v, want after 3 to 4 beats", took)
+	}
+	h.publish(3)
+	checkEvents(t, await(t, tabs[0], "event 2", func(s state) bool { return len(s.Events) >= 3 }), 2)
 }
