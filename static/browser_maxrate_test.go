@@ -125,3 +125,65 @@ func TestBrowserMaxRate(t *testing.T) {
 		})
 	}
 }
+
+// rateWidget puts a widget with data-tickerd-max-rate="1" on rate.s into
+// the test page and records the updates it is given in window.__r.
+const rateWidget = `(function () {
+  window.__r = {states: [], events: [], merged: 0, open: false};
+  var d = document.createElement("div"), s = document.createElement("script");
+  d.setAttribute("data-tickerd-topics", "rate.s");
+  d.setAttribute("data-tickerd-max-rate", "1");
+  document.body.appendChild(d);
+  s.src = "/ticker-widget.js";
+  s.onload = function () {
+    var w = d.tkdWidget, up = w.update, show = w.show;
+    w.update = function (u) {
+      if (!u.snapshot) { __r.states.push(u.data.n); __r.merged += u.merged || 0; }
+      return up.call(this, u);
+    };
+    w.show = function (st) { if (st.indexOf("open/") === 0) { __r.open = true; } return show.call(this, st); };
+  };
+  document.body.appendChild(s);
+}())`
+
+// TestBrowserWidgetMaxRate: data-tickerd-max-rate reaches the server. A
+// widget with max-rate 1 on a state topic published 20 times a second for
+// 4 s is given about one update a second, each newer than the last, the
+// last the last published, and the rest counted as merged.
+func TestBrowserWidgetMaxRate(t *testing.T) {
+	h := newHarness(t)
+	ctx := browser(t)
+	open(t, ctx, h.url()+"/__test.html")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](rateWidget)); err != nil {
+		t.Fatal(err)
+	}
+	awaitRate(t, ctx, "the widget live", func(r rateSeen) bool { return r.Open })
+	const perSecond, seconds = 20, 4
+	tick := time.NewTicker(time.Second / perSecond)
+	defer tick.Stop()
+	start := time.Now()
+	for n := range perSecond * seconds {
+		<-tick.C
+		us := []message.Update{{Topic: "rate.s", Kind: message.State, Time: time.Now(), Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n))}}
+		if _, _, err := h.pub.PublishBatch(context.Background(), us); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took, last := time.Since(start), perSecond*seconds-1
+	r := awaitRate(t, ctx, fmt.Sprintf("state %d", last), func(r rateSeen) bool {
+		return len(r.States) > 0 && r.States[len(r.States)-1] == last
+	})
+	t.Logf("%d state updates published in %v, the widget was given %d (%v), merged %d",
+		last+1, took.Round(time.Millisecond), len(r.States), r.States, r.Merged)
+	if len(r.States) > 6 || len(r.States) < 3 {
+		t.Errorf("the widget got %d state updates in %v at max-rate 1, want 3..6: %v", len(r.States), took, r.States)
+	}
+	for i := 1; i < len(r.States); i++ {
+		if r.States[i] <= r.States[i-1] {
+			t.Errorf("state updates out of order: %v", r.States)
+		}
+	}
+	if r.Merged+len(r.States) != last+1 {
+		t.Errorf("merged %d + %d given, want the %d published", r.Merged, len(r.States), last+1)
+	}
+}

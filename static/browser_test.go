@@ -32,8 +32,8 @@ import (
 )
 
 // testPage drives Tickerd.Client and records what it sees in window.__t.
-// Query: nows=1 removes WebSocket and noes=1 EventSource before the client
-// loads; hello and probe set its timeouts in ms, maxb its maxBackoff;
+// Query: nows=1 removes WebSocket, noes=1 EventSource, nolocks=1 Web Locks
+// and nobc=1 BroadcastChannel before the client loads; hello and probe set its timeouts in ms, maxb its maxBackoff;
 // auth=G gives it a getToken that mints tokens granting G.> at /__token,
 // and bad=N makes that getToken's Nth answer a token no gateway accepts.
 const testPage = `<!doctype html>
@@ -43,6 +43,8 @@ const testPage = `<!doctype html>
   var q = location.search;
   if (/[?&]nows=1/.test(q)) { window.WebSocket = undefined; try { delete window.WebSocket; } catch (e) {} }
   if (/[?&]noes=1/.test(q)) { window.EventSource = undefined; try { delete window.EventSource; } catch (e) {} }
+  if (/[?&]nolocks=1/.test(q)) { Object.defineProperty(navigator, "locks", {value: undefined}); }
+  if (/[?&]nobc=1/.test(q)) { window.BroadcastChannel = undefined; try { delete window.BroadcastChannel; } catch (e) {} }
 }());
 </script>
 <script src="/ticker.js"></script>

@@ -41,7 +41,8 @@
  *   at its hello the old transport is dropped and one subscribe command with
  *   every pattern and the cursor takes over: no gap, no duplicate.
  * - Tabs: clients of one URL without a token share one connection across
- *   the tabs of an origin (BroadcastChannel and Web Locks; see _share).
+ *   the tabs of an origin: a leader tab (a Web Lock, else a lease) and a
+ *   BroadcastChannel or localStorage's events; see _share.
  * - Tokens: getToken's before every connect, as ?token=. A WebSocket
  *   renews in place (auth) before hello.expires; 4003, token_expired or a
  *   refused auth: a new token and a reconnect at once. Browsers hide a
@@ -383,8 +384,9 @@
     }
     this._closed = true;
     if (this._bc) {
-      this._post({ t: "subs", tab: this._tab, topics: [] });
+      this._bye();
       this._bc.close();
+      window.removeEventListener(this._hide, this._onHide, false);
       this._held.forEach(call);
     }
     this._subs = [];
@@ -406,84 +408,165 @@
 
   // ---- Tabs of one origin share one connection ----
   //
-  // Where the browser has BroadcastChannel and Web Locks, clients of one
-  // server URL without a token elect a leader: the tab that holds the lock
-  // "tickerd <url>". It connects with every tab's patterns and posts what it
-  // gets to the others on a channel; a follower posts its patterns (none
-  // when it goes) and mirrors the leader's status and cursor. When the
-  // leader's tab goes, the browser gives the lock to the next tab, which
-  // connects from its own cursor: it saw every update the leader posted,
-  // so nothing is missed. Each tab holds a lock of its own while it lives,
-  // so the leader drops the patterns of a tab that went without a word.
+  // Clients of one URL without a token elect a leader tab, which connects
+  // with every tab's patterns and posts what it gets on a BroadcastChannel
+  // (else as localStorage events); followers post their patterns and
+  // mirror its status and cursor. The leader holds a Web Lock where there
+  // are locks (handed on at once when its tab goes, even crashed), else a
+  // lease: a follower that hears nothing from it for LEASE takes the lead.
+  // A leader's posts carry its term (claim time) and tab: the newer term,
+  // on a tie the lower tab, wins, and the other steps down on hearing it
+  // (a throttled tab too). A leader that goes names its successor. The new
+  // leader resumes from its cursor; _seen drops what a double lead
+  // replays. The leader beats every second, followers answer with their
+  // patterns, and it drops a tab silent for three beats (beats, not time:
+  // a throttled leader drops no live tab). No SharedWorker: see README.
+
+  var LEASE = 3000; // ms without a word from the leader before a follower takes the lead
 
   Client.prototype._share = function (o) {
-    var self = this, locks = window.navigator && window.navigator.locks;
+    var self = this, nav = window.navigator, locks = window.Promise && nav && nav.locks, key, ls, n = 0, on;
     this._remote = {}; // tab -> its patterns
-    if (o.token || this.options.getToken || o.share === false || !window.BroadcastChannel || !locks || !window.Promise) { return; }
+    this._miss = {};   // tab -> the leader's beats since it was heard
+    this._seen = [];   // "topic cursor" of the last updates given
+    this._held = [];
+    this._g = 0;       // the leader's term
+    if (o.token || this.options.getToken || o.share === false) { return; }
     this._tab = String(Math.random()).slice(2);
-    this._key = "tickerd " + this.url + (this.options.maxRate ? " " + this.options.maxRate : ""); // a rate is per connection
-    this._bc = new window.BroadcastChannel(this._key);
-    this._bc.onmessage = function (e) { self._hear(e.data || {}); };
-    function hold(name, fn) {
-      locks.request(name, function () {
+    key = this._key = "tickerd " + this.url + (this.options.maxRate ? " " + this.options.maxRate : ""); // a rate is per connection
+    if (window.BroadcastChannel) {
+      this._bc = new window.BroadcastChannel(key);
+      this._bc.onmessage = function (e) { self._hear(e.data || {}); };
+    } else {
+      // Each message a new value (a nonce), removed at once. Storage can
+      // throw (Safari's private mode, a blocked iframe): then no sharing.
+      key += " msg";
+      on = function (e) {
+        if (e.key === key && e.newValue) { self._hear((parse(e.newValue) || {}).m || {}); }
+      };
+      try {
+        ls = window.localStorage;
+        ls.setItem(key, "");
+        ls.removeItem(key);
+        window.addEventListener("storage", on, false);
+      } catch (e) { return; }
+      this._bc = {
+        postMessage: function (m) {
+          ls.setItem(key, JSON.stringify({ n: self._tab + " " + ++n, m: m }));
+          ls.removeItem(key);
+        },
+        close: function () { window.removeEventListener("storage", on, false); }
+      };
+    }
+    this._hide = "onpagehide" in window ? "pagehide" : "unload";
+    this._onHide = function () { self._bye(); };
+    window.addEventListener(this._hide, this._onHide, false);
+    if (locks) {
+      this._locks = true;
+      locks.request(this._key, function () {
         if (self._closed) { return; }
-        if (fn) { fn(); }
+        self._claim();
         return new window.Promise(function (done) { self._held.push(done); });
       });
+    } else {
+      this._heard = now() - LEASE; // the first tick claims unless a leader answers this
+      this._post({ t: "subs", topics: [] });
     }
-    this._held = [];
-    hold("tickerd tab " + this._tab);
-    hold(this._key, function () {
-      if (self._closed) { return; }
-      self._lead = true;
-      self._post({ t: "lead" });
-      self._prune();
-      self._changed();
-    });
+    this._timer("tick", this._tick, 300);
   };
 
+  // _tick, every second: the leader's beat and count of silent tabs; a
+  // follower's check of the lease.
+  Client.prototype._tick = function () {
+    var r = this._remote, k, gone = 0;
+    if (this._lead) {
+      for (k in r) {
+        if (has.call(r, k) && ++this._miss[k] > 3) {
+          delete r[k];
+          gone++;
+        }
+      }
+      if (gone) { this._changed(); }
+      this._post({ t: "lead" });
+    } else if (!this._locks && now() - this._heard > LEASE) {
+      this._claim();
+    }
+    this._timer("tick", this._tick, 1000);
+  };
+
+  Client.prototype._claim = function () {
+    this._lead = true;
+    this._ld = this._tab;
+    this._g = Math.max(now(), this._g + 1);
+    this._post({ t: "lead" });
+    this._changed();
+  };
+
+  // _bye: a leader that goes names a tab that answered its last beats to
+  // take over at once; the others wait out the lease, and so do all if
+  // that one has gone too.
+  Client.prototype._bye = function () {
+    var r = this._remote, k, to;
+    for (k in r) {
+      if (has.call(r, k) && this._miss[k] < 2) { to = k; }
+    }
+    this._post({ t: "bye", to: to });
+  };
+
+  // _post: a follower speaks only of its own patterns.
   Client.prototype._post = function (m) {
-    if (this._bc && (this._lead || m.t === "subs")) {
+    if (this._bc && (this._lead || m.t === "subs" || m.t === "bye")) {
+      m.f = this._tab;
+      if (this._lead) { m.g = this._g; }
       try { this._bc.postMessage(m); } catch (e) {}
     }
   };
 
-  // _prune: the leader forgets the patterns of tabs gone.
-  Client.prototype._prune = function () {
-    var self = this;
-    window.navigator.locks.query().then(function (st) {
-      var held = (st.held || []).map(function (l) { return l.name; }), k, gone = 0;
-      for (k in self._remote) {
-        if (has.call(self._remote, k) && held.indexOf("tickerd tab " + k) < 0) {
-          delete self._remote[k];
-          gone++;
-        }
-      }
-      if (gone) { self._changed(); }
-    });
-    this._timer("prune", this._prune, 2000);
-  };
-
   Client.prototype._hear = function (m) {
-    var self = this, out = [], t;
-    if (this._closed) { return; }
-    if (m.t === "subs") {
-      if (m.topics.length) { this._remote[m.tab] = m.topics; } else { delete this._remote[m.tab]; }
-      if (this._lead) {
-        this._changed();
-        for (t in this._values) {
-          if (has.call(this._values, t) && covers(m.topics, t)) { out.push(this._values[t]); }
-        }
-        this._post({ t: "v", to: m.tab, items: out });
-        this._post({ t: "s", s: this.status, tr: this.transport });
+    var self = this, out = [], r = this._remote, t;
+    if (this._closed || !m.f || m.f === this._tab) { return; }
+    if (m.g) {
+      if (m.g < this._g || (m.g === this._g && m.f > this._ld)) {
+        // an older leader, or a tie's loser: the leader tells it
+        if (this._lead) { this._post({ t: "lead" }); }
+        return;
       }
+      if (this._lead) {
+        this._lead = false;
+        this._stop();
+        this._clear("retry");
+        this._changed();
+      }
+      this._g = m.g;
+      this._ld = m.f;
+      this._heard = now();
+    }
+    if (m.t === "subs") {
+      this._miss[m.f] = 0;
+      if (String(r[m.f]) !== String(m.topics)) {
+        r[m.f] = m.topics;
+        if (this._lead) {
+          this._changed();
+          for (t in this._values) {
+            if (has.call(this._values, t) && covers(m.topics, t)) { out.push(this._values[t]); }
+          }
+          this._post({ t: "v", to: m.f, items: out });
+          this._post({ t: "s", s: this.status, tr: this.transport });
+        }
+      }
+    } else if (m.t === "bye") {
+      delete r[m.f];
+      if (this._lead) { this._changed(); }
+      if (m.g && m.to === this._tab && !this._locks) { this._claim(); }
     } else if (m.t === "lead") {
       this._sync();
     } else if (this._lead) {
       return;
     } else if (m.t === "u") {
-      this.cursor = m.c;
-      this._got(m.u, m.r);
+      if (m.u.snapshot || this._seen.indexOf(m.u.topic + " " + m.u.cursor) < 0) {
+        this.cursor = m.c;
+        this._got(m.u, m.r);
+      }
     } else if (m.t === "v" && m.to === this._tab) {
       m.items.forEach(function (u) { self._got(copy(u)); });
     } else if (m.t === "s") {
@@ -566,7 +649,7 @@
       s._fresh = false;
     });
     if (this._bc && !this._lead) {
-      this._post({ t: "subs", tab: this._tab, topics: want });
+      this._post({ t: "subs", topics: want });
     } else if (!want.length) {
       this._stop();
       this._clear("retry");
@@ -836,6 +919,7 @@
 
   Client.prototype._deliver = function (u, reset) {
     var subs = this._subs.slice(), i;
+    if (!u.snapshot && this._seen.push(u.topic + " " + u.cursor) > 100) { this._seen.shift(); }
     this._post({ t: "u", u: u, r: reset, c: this.cursor });
     for (i = 0; i < subs.length && !this._closed; i++) { subs[i]._give(u, reset); }
   };
