@@ -62,8 +62,8 @@ func Standard() []Scenario {
 			Options: idle(15000, WebSocket), Check: memoryGoal(11 * kb)},
 		{Name: "idle-sse", Title: "15,000 idle SSE connections", Goal: "server memory ≤ 12 KiB per connection",
 			Options: idle(15000, SSE), Check: memoryGoal(12 * kb)},
-		{Name: "ws-fanout", Title: "5,000 WS subscribers, one topic, 10 msgs/s, against the ceiling server", Goal: "≤ 7.2 server CPU s per 1M deliveries and ≤ 1.18× the ceiling's (≥ 85% of it), 0 lost",
-			Options: fanout, Ceiling: 1.18, Check: costGoal(7.2)},
+		{Name: "ws-fanout", Title: "5,000 WS subscribers, one topic, 10 msgs/s, against the ceiling server", Goal: "server CPU per 1M deliveries ≤ 1.18× the ceiling server's in the same run (≥ 85% of it), 0 lost",
+			Options: fanout, Ceiling: 1.18, Check: costGoal()},
 		{Name: "ws-one", Title: "10,000 WS subscribers, one topic, 50 msgs/s (overload: one core)", Goal: "all 500,000 deliveries/s sustained, 0 lost, ≤ 3 server CPU s per 1M deliveries; p99 ≤ 50 ms",
 			Options: live(10000, WebSocket, 1, 50), Check: throughputGoal(50, 3)},
 		{Name: "ws-spread", Title: "10,000 WS subscribers over 1,000 topics, 2,000 msgs/s in all", Goal: "p99 ≤ 20 ms, 0 lost",
@@ -122,15 +122,17 @@ func throughputGoal(p99, perMillion float64) func(*Result) (bool, string) {
 	}
 }
 
-// costGoal wants at most perMillion server CPU seconds per million
-// deliveries, nothing lost.
-func costGoal(perMillion float64) func(*Result) (bool, string) {
+// costGoal reports the server CPU per million deliveries, which the
+// scenario's comparison with the ceiling server judges, and wants nothing
+// lost. An absolute figure would say more about the machine's load that
+// day than about the server.
+func costGoal() func(*Result) (bool, string) {
 	return func(r *Result) (bool, string) {
 		fig := fmt.Sprintf("%.2f server CPU s per 1M deliveries (the bench's own %.2f)", r.CPUPerMillion, r.BenchCPUPerMillion)
 		if ok, why := clean(r); !ok {
 			return false, fig + "; " + why
 		}
-		return r.CPUPerMillion <= perMillion, fig
+		return true, fig
 	}
 }
 
