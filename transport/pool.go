@@ -33,9 +33,11 @@ type writerPool struct {
 
 var pool writerPool
 
-// poolSize is how many goroutines the pool runs: a turn does not wait, so
-// a few per core keep every core busy while some are in a system call.
-func poolSize() int { return 2 * runtime.GOMAXPROCS(0) }
+// poolSize is how many goroutines the pool runs: one per core. A turn
+// never waits, so more would not keep the cores busier; measured on one
+// core against the ceiling server (docs/benchmarks.md), two per core cost
+// 5 to 15% more CPU per delivery than one, in scheduling.
+func poolSize() int { return runtime.GOMAXPROCS(0) }
 
 // turnBatch is how many writers a goroutine takes from the queue at once:
 // enough that the queue's lock is not taken per turn, few enough that the
