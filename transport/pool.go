@@ -34,9 +34,8 @@ type writerPool struct {
 var pool writerPool
 
 // poolSize is how many goroutines the pool runs: one per core. A turn
-// never waits, so more would not keep the cores busier; measured on one
-// core against the ceiling server (docs/benchmarks.md), two per core cost
-// 5 to 15% more CPU per delivery than one, in scheduling.
+// never waits, so more would not keep the cores busier (two per core
+// measured no cheaper against the ceiling server, docs/benchmarks.md).
 func poolSize() int { return runtime.GOMAXPROCS(0) }
 
 // turnBatch is how many writers a goroutine takes from the queue at once:
