@@ -68,7 +68,8 @@ FUZZ_TARGETS = \
 	./message:FuzzParseCursor ./message:FuzzCursorRoundTrip \
 	./message:FuzzTopic ./message:FuzzCleanPatterns ./message:FuzzCovers \
 	./transport/wire:FuzzParseRequest ./transport/wire:FuzzParseCommand \
-	./feed:FuzzDecodeUpdates ./feed:FuzzAppendString
+	./feed:FuzzDecodeUpdates ./feed:FuzzAppendString \
+	./transport/ws:FuzzControlFrame
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t#*:}; \

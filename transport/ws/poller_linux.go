@@ -52,7 +52,6 @@ func (p *poller) watch(r *reader) error {
 	p.mu.Unlock()
 	if err := p.ctl(r, unix.EPOLL_CTL_ADD); err != nil {
 		p.forget(r)
-		r.id = 0
 		return err
 	}
 	return nil
@@ -65,7 +64,9 @@ func (p *poller) rearm(r *reader) error { return p.ctl(r, unix.EPOLL_CTL_MOD) }
 // is closed.
 func (p *poller) forget(r *reader) {
 	p.mu.Lock()
-	delete(p.conns, r.id)
+	if r.id != 0 {
+		delete(p.conns, r.id)
+	}
 	p.mu.Unlock()
 }
 

@@ -21,10 +21,10 @@ import (
 // without a socket of its own, such as TLS, or not Linux) the reader runs
 // on a goroutine for the connection's life, and waits in a shallow Peek.
 //
-// A pong is taken off the buffer here, before the library reads: the
-// library reads one data message per call and, having handled a control
-// frame, waits in its deep read for the next data message, which an idle
-// subscriber never sends.
+// A client's ping or pong is taken off the buffer here, before the
+// library reads: the library reads one data message per call and, having
+// handled a control frame, waits in its deep read for the next data
+// message, which an idle subscriber never sends.
 type reader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -115,13 +115,24 @@ func (r *reader) next() bool {
 		r.close()
 		return false
 	}
-	if n := pongSize(head); n > 0 {
-		if _, err := r.br.Peek(n); err != nil {
+	if op, n := controlSize(head); n > 0 {
+		frame, err := r.br.Peek(n)
+		if err != nil {
 			r.close()
 			return false
 		}
+		if op == opPing {
+			// Answered here, as the library would, so that it does
+			// not wait for a data message after it.
+			err = r.wc.w.Write(pongFrame(frame))
+		} else {
+			r.wc.ponged()
+		}
 		_, _ = r.br.Discard(n)
-		r.wc.ponged()
+		if err != nil {
+			r.close()
+			return false
+		}
 		return true
 	}
 	s := r.s
@@ -161,7 +172,7 @@ func (r *reader) close() {
 	r.over = true
 	s := r.s
 	r.mu.Unlock()
-	if p := thePoller(); p != nil && r.id != 0 {
+	if p := thePoller(); p != nil {
 		p.forget(r)
 	}
 	if s != nil {
@@ -171,12 +182,31 @@ func (r *reader) close() {
 	close(r.finished)
 }
 
-// pongSize is the size of the frame that head starts when it is a whole,
-// masked pong frame (as a client sends it), else 0.
-func pongSize(head []byte) int {
-	const finPong, masked = 0x8A, 0x80
-	if head[0] != finPong || head[1]&masked == 0 || head[1]&0x7F > 125 {
-		return 0
+// The opcodes of the control frames a reader answers itself.
+const (
+	opPing = 0x9
+	opPong = 0xA
+)
+
+// controlSize is the opcode and size of the frame that head starts when
+// it is a whole, masked ping or pong (as a client sends them), else 0:
+// anything else, the library reads, and judges.
+func controlSize(head []byte) (op byte, size int) {
+	const fin, masked = 0x80, 0x80
+	op = head[0] &^ fin
+	if head[0]&fin == 0 || op != opPing && op != opPong || head[1]&masked == 0 || head[1]&0x7F > 125 {
+		return 0, 0
 	}
-	return 2 + 4 + int(head[1]&0x7F)
+	return op, 2 + 4 + int(head[1]&0x7F)
+}
+
+// pongFrame is the server's answer to a client's ping frame: the same
+// payload, unmasked.
+func pongFrame(ping []byte) []byte {
+	mask, payload := ping[2:6], ping[6:]
+	b := append(make([]byte, 0, 2+len(payload)), 0x80|opPong, byte(len(payload)))
+	for i, x := range payload {
+		b = append(b, x^mask[i%4])
+	}
+	return b
 }
