@@ -11,7 +11,7 @@ import (
 func FuzzControlFrame(f *testing.F) {
 	f.Add([]byte{0x89, 0x84, 1, 2, 3, 4, 'a' ^ 1, 'b' ^ 2, 'c' ^ 3, 'd' ^ 4})
 	f.Add([]byte{0x8A, 0x80, 9, 9, 9, 9})
-	f.Add([]byte{0x09, 0x80, 0, 0, 0, 0})       // not final
+	f.Add([]byte{0x09, 0x80, 0, 0, 0, 0})         // not final
 	f.Add([]byte{0x89, 0x04, 'p', 'i', 'n', 'g'}) // unmasked
 	f.Add([]byte{0x89, 0xFE, 0, 200})             // too long for a control frame
 	f.Add([]byte{0x81, 0x81, 1, 2, 3, 4, 'x'})    // text
