@@ -180,10 +180,15 @@ func TestTLSBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	c := tls.Client(nc, &tls.Config{RootCAs: tlscerttest.Pool(cert)})
+	// The server's name, as tls.Dial takes it from the address: without
+	// it the handshake would fail in the client, before the server saw it.
+	host, _, _ := net.SplitHostPort(addr)
+	c := tls.Client(nc, &tls.Config{RootCAs: tlscerttest.Pool(cert), ServerName: host})
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := c.Handshake(); err == nil {
 		t.Fatal("a connection past the budget completed a handshake")
+	} else if strings.Contains(err.Error(), "ServerName") {
+		t.Fatalf("the client refused its own config: %v", err)
 	}
 	if n := metric(t, g, "tickerd_connections_over_budget_total"); n != 1 {
 		t.Fatalf("over budget %v, want 1", n)
