@@ -34,6 +34,9 @@ type reader struct {
 	raw    syscall.RawConn // nil: no poller; the reader has a goroutine
 	id     uint64          // in the poller
 	early  bool            // bytes came with the handshake (sizedHijacker)
+	// watched: registered in the poller; set before the first wait,
+	// under turning once turns run.
+	watched bool
 
 	// turning is held through a turn: the kernel orders one turn before
 	// the next (a one-shot registration re-armed at the end of a turn),
@@ -72,6 +75,7 @@ func (r *reader) begin(s *transport.Session) {
 		go r.turn()
 		return
 	}
+	r.watched = true
 	if err := p.watch(r); err != nil {
 		go r.loop()
 	}
@@ -95,9 +99,17 @@ func (r *reader) turn() {
 			break
 		}
 	}
+	// Re-armed, the poller reports bytes that came meanwhile at once. A
+	// first turn, for bytes that came with the handshake, registers.
+	var err error
+	if r.watched {
+		err = thePoller().rearm(r)
+	} else {
+		r.watched = true
+		err = thePoller().watch(r)
+	}
 	r.turning.Unlock()
-	// Re-armed, the poller reports bytes that came meanwhile at once.
-	if err := thePoller().rearm(r); err != nil {
+	if err != nil {
 		r.close()
 	}
 }

@@ -419,4 +419,11 @@ func TestCommandSentWithHandshake(t *testing.T) {
 	if !slices.Equal(types, []string{"hello", "ack", "snapshot"}) {
 		t.Fatalf("messages %v, want hello, ack, snapshot", types)
 	}
+	// The connection goes on waiting for what its client sends next, and
+	// an update reaches it.
+	c := &rawClient{nc: nc, br: br}
+	c.send(t, 0x1, []byte(`{"type":"subscribe","id":6,"topics":["later.a"]}`))
+	c.expectLine(t, `"id":6`)
+	f.publish("early.a", message.State, `{"v":2}`)
+	c.expectLine(t, `"v":2`)
 }
