@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -38,10 +37,7 @@ func TestAttackFileLimitFlood(t *testing.T) {
 		addrs     = 500 // client addresses; each stays well within the per-IP caps
 		workers   = 32
 	)
-	bin := filepath.Join(t.TempDir(), "tickerd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := tickerdBinary(t)
 	const token = "flood-token"
 	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, fileLimit), bin, "serve",
 		"--addr", "127.0.0.1:0", "--admin-addr", "", "--data-dir", t.TempDir(), "--feeds", "stocks", "--publish-token", token, "--log-level", "info")

@@ -120,10 +120,7 @@ func TestScenarioCommandsReproduce(t *testing.T) {
 // median ratio. --server-cpus runs the servers on CPU 0 and the bench on
 // the others.
 func TestBenchCeiling(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "tickerd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := tickerdBinary(t)
 	args := []string{"bench", "--spawn", "--ceiling", "--rounds", "2", "--subscribers", "40", "--rate", "40",
 		"--warmup", "200ms", "--duration", "1s", "--settle", "10ms", "--json"}
 	pinned := runtime.NumCPU() > 1
@@ -179,10 +176,7 @@ func TestBenchCeiling(t *testing.T) {
 // /proc and profiled through its --admin-addr.
 func TestBenchSpawn(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tickerd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := tickerdBinary(t)
 	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
 	cmd := exec.Command(bin, "bench", "--spawn", "--subscribers", "30", "--transport", "mix", "--rate", "30",
 		"--warmup", "200ms", "--duration", "1s", "--settle", "10ms", "--cpu-profile", cpu, "--mem-profile", heap, "--json")
@@ -213,11 +207,9 @@ func TestBenchSpawn(t *testing.T) {
 // firehose scenario's figure), and NATS's is measured apart.
 func TestBenchSpawnOwnNATS(t *testing.T) {
 	dir := t.TempDir()
-	bin, natsBin := filepath.Join(dir, "tickerd"), filepath.Join(dir, "nats-server")
-	for _, b := range [][]string{{bin, "."}, {natsBin, "github.com/nats-io/nats-server/v2"}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", b[1], err, out)
-		}
+	bin, natsBin := tickerdBinary(t), filepath.Join(dir, "nats-server")
+	if out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("build nats-server: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "bench", "--spawn", "--nats-server", natsBin, "--subscribers", "3", "--topics", "100", "--interest", "one",
 		"--rate", "2000", "--warmup", "200ms", "--duration", "2s", "--settle", "10ms", "--json")

@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +32,38 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(name)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// built is this package's binary, built once for the tests that run it
+// as a process of its own.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// tickerdBinary returns the path of this package built as a binary.
+func tickerdBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "tickerd-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "tickerd")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("build: %v", built.err)
+	}
+	return built.bin
 }
 
 var servingLine = regexp.MustCompile(`serving on (http://\S+)`)
@@ -135,10 +168,7 @@ func TestFeedAndServeOnExternalNATS(t *testing.T) {
 // accepting, closes WebSockets with 1012, drains and exits 0, so that
 // neither make nor a supervisor reports a clean stop as a failure.
 func TestSignalDrains(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "tickerd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := tickerdBinary(t)
 	t.Run("SIGTERM", func(t *testing.T) { testSignalDrains(t, bin, syscall.SIGTERM) })
 	t.Run("SIGINT", func(t *testing.T) { testSignalDrains(t, bin, syscall.SIGINT) })
 }
