@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickerd/tickerd/transport/wire"
 )
 
 // CeilingWriters is how many goroutines the ceiling server writes with by
@@ -127,7 +128,7 @@ func (c *ceiling) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	b := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	b = append(append(b, wsAccept(key)...), "\r\n\r\n"...)
-	b = appendTextFrame(b, []byte(`{"type":"snapshot","cursor":"0","reset":false,"items":[]}`))
+	b = append(b, textFrame([]byte(`{"type":"snapshot","cursor":"0","reset":false,"items":[]}`))...)
 	if _, err := conn.Write(b); err != nil {
 		conn.Close()
 		return
@@ -188,7 +189,7 @@ func (c *ceiling) publish(w http.ResponseWriter, r *http.Request) {
 		msg = append(append(msg, `","data":`...), u.Data...)
 		msg = u.Time.UTC().AppendFormat(append(msg, `,"time":"`...), "2006-01-02T15:04:05.000Z")
 		msg = append(strconv.AppendUint(append(msg, `","cursor":"`...), seq, 10), `"}`...)
-		frame := appendTextFrame(make([]byte, 0, len(msg)+10), msg)
+		frame := textFrame(msg)
 		for _, jobs := range c.jobs {
 			jobs <- ceilingJob{frame: frame, conns: conns}
 		}
@@ -222,16 +223,8 @@ func (c *ceiling) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\n", ms.HeapInuse, ms.StackInuse)
 }
 
-// appendTextFrame appends payload as one unmasked WebSocket text frame.
-func appendTextFrame(b, payload []byte) []byte {
-	n := len(payload)
-	switch {
-	case n < 126:
-		b = append(b, 0x81, byte(n))
-	case n <= 0xffff:
-		b = binary.BigEndian.AppendUint16(append(b, 0x81, 126), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint64(append(b, 0x81, 127), uint64(n))
-	}
-	return append(b, payload...)
+// textFrame is payload as one unmasked WebSocket text frame, framed as
+// the gateway frames its own (wire.WSText).
+func textFrame(payload []byte) []byte {
+	return wire.WSText(append(make([]byte, wire.WSHeadroom, wire.WSHeadroom+len(payload)), payload...))
 }
