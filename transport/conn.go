@@ -26,7 +26,7 @@ type Conn interface {
 }
 
 // TryConn is a Conn that can write without waiting for its subscriber (a
-// socket.Writer over a connection of its own). The writers of such Conns
+// socket.Writer over a connection of its own, as CanTry reports). The writers of such Conns
 // take turns on a fixed pool of goroutines (pool.go) instead of starting
 // one each time something is queued; a Conn that may wait on every write
 // (TLS, HTTP/2) gets a writer goroutine of its own. When TryWrite reports
@@ -41,4 +41,8 @@ type TryConn interface {
 	// WriteRest writes what TryWrite left, waiting for the subscriber at
 	// most the write timeout.
 	WriteRest(ctx context.Context) error
+	// CanTry reports whether TryWrite writes without waiting on this
+	// connection (over TLS it cannot); when it does not, the writer runs
+	// on a goroutine of its own.
+	CanTry() bool
 }

@@ -31,7 +31,9 @@ type writer struct {
 
 func newWriter(ctx context.Context, c Conn, heartbeat time.Duration) *writer {
 	w := &writer{ctx: ctx, c: c, heartbeat: heartbeat}
-	w.try, _ = c.(TryConn)
+	if tc, ok := c.(TryConn); ok && tc.CanTry() {
+		w.try = tc
+	}
 	return w
 }
 

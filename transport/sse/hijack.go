@@ -44,13 +44,7 @@ func (h *Handler) serveHijacked(w http.ResponseWriter, r *http.Request, p transp
 	// The connection outlives the request: nothing of it is kept, not
 	// even its context.
 	ctx, cancel := context.WithCancel(context.Background())
-	var tc transport.Conn = c
-	if !c.w.CanTry() {
-		// Its every write may wait (TLS): the hub gives it a writer of
-		// its own rather than a turn in the pool (transport.TryConn).
-		tc = struct{ transport.Conn }{c}
-	}
-	s := h.hub.Connect(ctx, tc, h.info(p), req, nil)
+	s := h.hub.Connect(ctx, c, h.info(p), req, nil)
 	go func() {
 		// The client sends nothing more; a read ends when it goes.
 		var b [64]byte
@@ -108,6 +102,9 @@ func (c *rawConn) TryWrite(items []wire.Item) (rest bool, err error) {
 
 // WriteRest writes what TryWrite left.
 func (c *rawConn) WriteRest(context.Context) error { return c.w.WriteRest() }
+
+// CanTry is false over TLS, where every write may wait.
+func (c *rawConn) CanTry() bool { return c.w.CanTry() }
 
 // Heartbeat has nothing to check: SSE has no acknowledgement. A dead path
 // is found by the write timeout once the capped send buffer is full, and

@@ -147,13 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wc := &conn{c: c, nc: hj.conn, w: hj.w, pingTimeout: h.opts.Heartbeat, pongs: pongs}
 	wc.r = newReader(ctx, cancel, wc, h.opts.limiter(), hj.br, socket.Raw(hj.conn))
 	wc.r.early = hj.early
-	var tc transport.Conn = wc
-	if !hj.w.CanTry() {
-		// Its every write may wait (TLS): the hub gives it a writer of
-		// its own rather than a turn in the pool (transport.TryConn).
-		tc = struct{ transport.Conn }{wc}
-	}
-	s := h.hub.Connect(ctx, tc, transport.Info{
+	s := h.hub.Connect(ctx, wc, transport.Info{
 		Transport: "ws",
 		Principal: p,
 		Heartbeat: h.opts.Heartbeat,
@@ -235,6 +229,9 @@ func (c *conn) TryWrite(items []wire.Item) (rest bool, err error) {
 
 // WriteRest writes what TryWrite left.
 func (c *conn) WriteRest(context.Context) error { return c.w.WriteRest() }
+
+// CanTry is false over TLS, where every write may wait.
+func (c *conn) CanTry() bool { return c.w.CanTry() }
 
 // Heartbeat pings and waits for the pong, on the heartbeat timer's own
 // goroutine, so writes go on meanwhile; a pong that does not come in time
