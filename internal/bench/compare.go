@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,15 +58,11 @@ func CompareCeiling(ctx context.Context, o Options, ceilingCommand []string, rou
 		}
 		c.Rounds = append(c.Rounds, r)
 	}
-	ratios := make([]float64, len(c.Rounds))
-	for i, r := range c.Rounds {
-		ratios[i] = r.Ratio
-	}
-	slices.Sort(ratios)
-	n := len(ratios)
-	c.MedianRatio = ratios[n/2]
+	sorted := c.byRatio()
+	n := len(sorted)
+	c.MedianRatio = sorted[n/2].Ratio
 	if n%2 == 0 {
-		c.MedianRatio = (ratios[n/2-1] + ratios[n/2]) / 2
+		c.MedianRatio = (sorted[n/2-1].Ratio + sorted[n/2].Ratio) / 2
 	}
 	return c, nil
 }
@@ -73,17 +70,15 @@ func CompareCeiling(ctx context.Context, o Options, ceilingCommand []string, rou
 // Median is the round whose ratio is the median (of an even count, the
 // lower of the middle two).
 func (c *Comparison) Median() Round {
+	sorted := c.byRatio()
+	return sorted[(len(sorted)-1)/2]
+}
+
+// byRatio is the rounds from the lowest ratio to the highest.
+func (c *Comparison) byRatio() []Round {
 	rounds := slices.Clone(c.Rounds)
-	slices.SortFunc(rounds, func(a, b Round) int {
-		switch {
-		case a.Ratio < b.Ratio:
-			return -1
-		case a.Ratio > b.Ratio:
-			return 1
-		}
-		return 0
-	})
-	return rounds[(len(rounds)-1)/2]
+	slices.SortFunc(rounds, func(a, b Round) int { return cmp.Compare(a.Ratio, b.Ratio) })
+	return rounds
 }
 
 // Err joins what went wrong in any run of the comparison.
