@@ -19,10 +19,8 @@ func conflate(items []wire.Item) []wire.Item {
 	if len(items) < 2 {
 		return items
 	}
-	var later map[string]int // for long batches: topic -> index of its last state
-	if len(items) > conflateScan {
-		later = make(map[string]int)
-	}
+	long := len(items) > conflateScan
+	var later map[string]int // for long batches: topic -> index of its last state, made at the first state
 	dropped := false
 	// From the back, so each state meets the one that replaces it first.
 	for i := len(items) - 1; i >= 0; i-- {
@@ -31,7 +29,10 @@ func conflate(items []wire.Item) []wire.Item {
 			continue
 		}
 		j := -1
-		if later != nil {
+		if long {
+			if later == nil {
+				later = make(map[string]int)
+			}
 			if k, ok := later[it.Topic]; ok {
 				j = k
 			} else {

@@ -61,3 +61,19 @@ func TestConflate(t *testing.T) {
 		})
 	}
 }
+
+// A long batch of events only, as a subscriber behind on an event topic
+// takes, is looked through without allocating: conflate runs on every
+// write that carries more than one item.
+func TestConflateEventsAllocateNothing(t *testing.T) {
+	items := make([]wire.Item, 4*conflateScan)
+	for i := range items {
+		items[i] = wire.Item{Frame: &wire.Frame{Type: wire.TypeUpdate, Seq: uint64(i + 1), Topic: "ev", Kind: message.Event}}
+	}
+	if n := testing.AllocsPerRun(100, func() { conflate(items) }); n != 0 {
+		t.Fatalf("%v allocations conflating %d events", n, len(items))
+	}
+	if got := conflate(items); len(got) != len(items) {
+		t.Fatalf("%d of %d events kept", len(got), len(items))
+	}
+}
