@@ -19,8 +19,10 @@ func conflate(items []wire.Item) []wire.Item {
 	if len(items) < 2 {
 		return items
 	}
-	long := len(items) > conflateScan
-	var later map[string]int // for long batches: topic -> index of its last state, made at the first state
+	var later map[string]int // for long batches: topic -> index of its last state
+	if len(items) > conflateScan {
+		later = make(map[string]int)
+	}
 	dropped := false
 	// From the back, so each state meets the one that replaces it first.
 	for i := len(items) - 1; i >= 0; i-- {
@@ -29,10 +31,7 @@ func conflate(items []wire.Item) []wire.Item {
 			continue
 		}
 		j := -1
-		if long {
-			if later == nil {
-				later = make(map[string]int)
-			}
+		if later != nil {
 			if k, ok := later[it.Topic]; ok {
 				j = k
 			} else {
